@@ -1,0 +1,112 @@
+/**
+ * pc (i440FX + PIIX3/PIIX4) and q35 (MCH + ICH9) with QEMU 7.2's topology
+ * (hw/i386/pc_piix.c, hw/i386/pc_q35.c, spec/devices.md §3–§4).
+ */
+import { Bus, Machine, QemuError, type MachineCreateContext, type MachineTypeDef } from '@plugboard/qdev';
+import { GuestView, PCIHostBridge, PCIBus, type PCIDevice } from '@plugboard/pci-core';
+import { addBoardDevices } from './board-types.js';
+
+/** What a built machine offers to the server and to the guest. */
+export interface PlugboardMachine extends Machine {
+  readonly pciRoots: PCIBus[];
+  readonly guestView: GuestView;
+}
+
+export class X86Machine extends Machine implements PlugboardMachine {
+  readonly pciRoots: PCIBus[] = [];
+  readonly guestView: GuestView;
+  host!: PCIHostBridge;
+
+  constructor(ctx: MachineCreateContext, typeName: string) {
+    super({ registry: ctx.registry, typeName });
+    this.guestView = new GuestView(() => [this.host], () => this.clock.nowNs());
+    this.globals.push(...ctx.options.globals);
+  }
+}
+
+function addHost(m: X86Machine, hostType: string, name: string, busName: string, express: boolean): PCIHostBridge {
+  const host = m.newDevice(hostType) as PCIHostBridge;
+  m.addChild(name, host);
+  host.createRootBus(busName, express);
+  host.realize(m.sysbus);
+  host.rootBus.realized = true;
+  m.host = host;
+  m.pciRoots.push(host.rootBus);
+  const ioapic = m.newDevice('ioapic');
+  host.addChild('ioapic', ioapic);
+  ioapic.realize(m.sysbus);
+  return host;
+}
+
+/** Adds a named child bus (isa.0, i2c, ide.N) to a board device. */
+function childBus(m: Machine, dev: PCIDevice, type: string, name?: string): Bus {
+  const bus = new Bus(m.busName(type, dev, name), [type, 'bus']);
+  bus.realized = true;
+  dev.addChildBus(bus);
+  return bus;
+}
+
+function isaDevices(m: Machine, isa: Bus, withFdc: boolean): void {
+  addBoardDevices(m, 'i8257', isa, 2);
+  addBoardDevices(m, 'isa-i8259', isa, 2);
+  m.addBoardDevice('hpet', m.sysbus);
+  for (const t of ['mc146818rtc', 'isa-pit', 'isa-pcspk']) m.addBoardDevice(t, isa);
+  if (withFdc) m.addBoardDevice('isa-fdc', isa);
+  for (const t of ['i8042', 'vmport', 'vmmouse', 'port92']) m.addBoardDevice(t, isa);
+}
+
+/** Devices `-nodefaults` leaves out that show on PCI: the VGA and the default NIC. */
+function defaultPciDevices(m: Machine, root: PCIBus, nic: string, nicProps: Record<string, string>): void {
+  m.addBoardDevice('VGA', root);
+  m.addBoardDevice(nic, root, { props: nicProps });
+}
+
+export function buildPc(ctx: MachineCreateContext): X86Machine {
+  const m = new X86Machine(ctx, 'pc-i440fx-7.2-machine');
+  m.addBoardDevice('qemu64-x86_64-cpu', undefined);
+  m.addBoardDevice('kvmvapic', m.sysbus);
+  const host = addHost(m, 'i440FX-pcihost', 'i440fx', 'pci.0', false);
+  const root = host.rootBus;
+  m.addBoardDevice('i440FX', root, { props: { addr: '0' } });
+  const piix3 = m.addBoardDevice('PIIX3', root, { props: { addr: '1.0', multifunction: 'on' } }) as PCIDevice;
+  const isa = childBus(m, piix3, 'ISA', 'isa.0');
+  isaDevices(m, isa, true);
+  if (!ctx.options.nodefaults) defaultPciDevices(m, root, 'e1000', {});
+  const ide = m.addBoardDevice('piix3-ide', root, { props: { addr: '1.1' } }) as PCIDevice;
+  childBus(m, ide, 'IDE');
+  childBus(m, ide, 'IDE');
+  const pm = m.addBoardDevice('PIIX4_PM', root, { props: { addr: '1.3' } }) as PCIDevice;
+  const i2c = childBus(m, pm, 'i2c-bus', 'i2c');
+  addBoardDevices(m, 'smbus-eeprom', i2c, 8);
+  return m;
+}
+
+export function buildQ35(ctx: MachineCreateContext): X86Machine {
+  const m = new X86Machine(ctx, 'pc-q35-7.2-machine');
+  m.addBoardDevice('qemu64-x86_64-cpu', undefined);
+  m.addBoardDevice('kvmvapic', m.sysbus);
+  const host = addHost(m, 'q35-pcihost', 'q35', 'pcie.0', true);
+  const root = host.rootBus;
+  const mch = m.newDevice('mch');
+  host.addChild('mch', mch);
+  mch.realize(root);
+  const lpc = m.addBoardDevice('ICH9-LPC', root, { props: { addr: '1f.0', multifunction: 'on' } }) as PCIDevice;
+  const isa = childBus(m, lpc, 'ISA', 'isa.0');
+  isaDevices(m, isa, false);
+  if (!ctx.options.nodefaults) defaultPciDevices(m, root, 'e1000e', {});
+  const ahci = m.addBoardDevice('ich9-ahci', root, { props: { addr: '1f.2', multifunction: 'on' } }) as PCIDevice;
+  for (let i = 0; i < 6; i++) childBus(m, ahci, 'IDE');
+  const smb = m.addBoardDevice('ICH9-SMB', root, { props: { addr: '1f.3', multifunction: 'on' } }) as PCIDevice;
+  const i2c = childBus(m, smb, 'i2c-bus', 'i2c');
+  addBoardDevices(m, 'smbus-eeprom', i2c, 8);
+  return m;
+}
+
+export const x86MachineTypes: MachineTypeDef[] = [
+  { name: 'pc-i440fx-7.2', alias: 'pc', description: 'Standard PC (i440FX + PIIX, 1996)', isDefault: true, arch: 'x86_64', create: buildPc },
+  { name: 'pc-q35-7.2', alias: 'q35', description: 'Standard PC (Q35 + ICH9, 2009)', arch: 'x86_64', create: buildQ35 },
+];
+
+export function unsupported(what: string): never {
+  throw new QemuError(what);
+}

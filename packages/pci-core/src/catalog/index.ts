@@ -1,0 +1,240 @@
+/**
+ * The PCI type catalog with QEMU 7.2's identities (spec/devices.md), registered through
+ * the plugin API like any third-party catalog.
+ */
+import { boolProp, definePlugin, uint16Prop, uint8Prop, type Machine, type TypeDef, type TypeImpl } from '@plugboard/qdev';
+import { PCIBridge } from '../bridge.js';
+import { PCIHostBridge } from '../host.js';
+import { PCIDevice, pciDeviceProperties, type PciClassHooks, type PciIdentity } from '../pci-device.js';
+import * as R from '../regs.js';
+import * as C from '../caps.js';
+import { qemuProperties } from './props.js';
+import { virtioTypes } from './virtio.js';
+
+const KiB = 1024;
+
+export function pciClass(pci: PciIdentity, hooks?: PciClassHooks, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { pci, ...(hooks ? { pciHooks: hooks } : {}), ...extra };
+}
+
+/** Abstract bases: every PCI type derives from `pci-device`. */
+const baseTypes: TypeDef[] = [
+  { name: 'pci-device', parent: 'device', abstract: true, busType: 'PCI', properties: [...pciDeviceProperties], instantiate: (t: TypeImpl, m: Machine) => new PCIDevice(t, m) },
+  { name: 'base-pci-bridge', parent: 'pci-device', abstract: true, instantiate: (t: TypeImpl, m: Machine) => new PCIBridge(t, m) },
+  { name: 'pcie-port', parent: 'base-pci-bridge', abstract: true, classData: { secondaryExpress: true, disableBaseLimitOnReset: true } },
+  { name: 'pcie-slot', parent: 'pcie-port', abstract: true },
+  { name: 'pcie-root-port-base', parent: 'pcie-slot', abstract: true },
+  { name: 'pci-host-bridge', parent: 'sys-bus-device', abstract: true, instantiate: (t: TypeImpl, m: Machine) => new PCIHostBridge(t, m) },
+  { name: 'pcie-host-bridge', parent: 'pci-host-bridge', abstract: true },
+];
+
+const rootPortSlotProps = [
+  { name: 'port', kind: uint8Prop, default: 0 },
+  { name: 'chassis', kind: uint8Prop, default: 0 },
+  { name: 'slot', kind: uint16Prop, default: 0 },
+  { name: 'hotplug', kind: boolProp, default: true },
+  { name: 'x-native-hotplug', kind: boolProp, default: true },
+  { name: 'power_controller_present', kind: boolProp, default: true, description: 'on/off' },
+];
+
+/** The PCIe capability of a port, with the slot/link values of spec/pcie-slot.md §1. */
+function portPcieCap(dev: PCIDevice, offset: number, type: number, lnkcap: number): void {
+  C.pcieCapInit(dev, offset, type, {
+    port: dev.prop<number>('port') ?? 0,
+    lnkcap,
+    lnksta: type === C.PCI_EXP_TYPE_DOWNSTREAM ? 0 : 0x0011,
+    devcap: C.PCI_EXP_DEVCAP_RBER | (type === C.PCI_EXP_TYPE_UPSTREAM || type === C.PCI_EXP_TYPE_DOWNSTREAM ? C.PCI_EXP_DEVCAP_FLR : 0),
+    devcap2: 0x00300020,
+  });
+}
+
+const bridgeTypes: TypeDef[] = [
+  {
+    name: 'pci-bridge', parent: 'base-pci-bridge', category: 'bridge', description: 'Standard PCI Bridge',
+    properties: qemuProperties('pci-bridge'),
+    classData: pciClass(
+      { vendorId: R.PCI_VENDOR_ID_REDHAT, deviceId: 0x0001, revision: 0, classCode: 0x060400, headerType: 1, interruptPin: 1, bars: [{ index: 0, size: 256, type: 'mem64' }] },
+      {
+        identity: (dev, base) => (dev.prop<boolean>('shpc') ? base : { ...base, bars: [] }),
+        capabilities: (dev) => {
+          if (dev.prop<boolean>('shpc')) dev.addCapability(R.PCI_CAP_ID_SHPC, 0x40, 8);
+          C.slotIdInit(dev, 0x48, 0, dev.prop<number>('chassis_nr'));
+          if (dev.prop<string>('msi') !== 'off') C.msiInit(dev, 0x4c, 1, true, true);
+        },
+      },
+    ),
+  },
+  {
+    name: 'pcie-pci-bridge', parent: 'base-pci-bridge', category: 'bridge', description: 'Red Hat PCIe to PCI bridge',
+    properties: qemuProperties('pcie-pci-bridge'),
+    classData: pciClass(
+      { vendorId: R.PCI_VENDOR_ID_REDHAT, deviceId: 0x000e, revision: 0, classCode: 0x060400, headerType: 1, interruptPin: 1, express: true, bars: [{ index: 0, size: 256, type: 'mem64' }] },
+      {
+        capabilities: (dev) => {
+          dev.addCapability(R.PCI_CAP_ID_SHPC, 0x40, 8);
+          C.pcieCapInit(dev, 0x48, C.PCI_EXP_TYPE_PCI_BRIDGE);
+          C.pmInit(dev, 0x84);
+          if (dev.prop<string>('msi') !== 'off') C.msiInit(dev, 0x8c, 1, true, true);
+          if (dev.isExpress) C.aerInit(dev, 0x100, { rootPort: false });
+        },
+      },
+    ),
+  },
+  {
+    name: 'pcie-root-port', parent: 'pcie-root-port-base', category: 'bridge', description: 'PCI Express Root Port',
+    properties: qemuProperties('pcie-root-port', rootPortSlotProps),
+    classData: pciClass(
+      { vendorId: R.PCI_VENDOR_ID_REDHAT, deviceId: 0x000c, revision: 0, classCode: 0x060400, headerType: 1, interruptPin: 1, express: true, bars: [{ index: 0, size: 4 * KiB, type: 'mem32' }] },
+      {
+        capabilities: (dev) => {
+          C.ssvidInit(dev, 0x40, R.PCI_VENDOR_ID_REDHAT, 0);
+          C.msixInit(dev, 0x48, 1, 0, 0, 0, 0x800);
+          portPcieCap(dev, 0x54, C.PCI_EXP_TYPE_ROOT_PORT, 0x00300604);
+          C.aerInit(dev, 0x100, { rootPort: true });
+          if (!dev.prop<boolean>('disable-acs')) C.acsInit(dev, 0x148);
+        },
+      },
+    ),
+  },
+  {
+    name: 'ioh3420', parent: 'pcie-root-port-base', category: 'bridge', description: 'Intel IOH device id 3420 PCIE Root Port',
+    properties: qemuProperties('ioh3420', rootPortSlotProps),
+    classData: pciClass(
+      { vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x3420, revision: 2, classCode: 0x060400, headerType: 1, interruptPin: 1, express: true },
+      {
+        capabilities: (dev) => {
+          C.ssvidInit(dev, 0x40, R.PCI_VENDOR_ID_INTEL, 0);
+          C.msiInit(dev, 0x60, 2, true, true);
+          portPcieCap(dev, 0x90, C.PCI_EXP_TYPE_ROOT_PORT, 0x00000411);
+          C.aerInit(dev, 0x100, { rootPort: true });
+        },
+      },
+    ),
+  },
+  {
+    name: 'x3130-upstream', parent: 'pcie-port', category: 'bridge', description: 'TI X3130 Upstream Port of PCI Express Switch',
+    properties: qemuProperties('x3130-upstream', [{ name: 'port', kind: uint8Prop, default: 0 }]),
+    classData: pciClass(
+      { vendorId: R.PCI_VENDOR_ID_TI, deviceId: 0x8232, revision: 2, classCode: 0x060400, headerType: 1, interruptPin: 0, express: true },
+      {
+        capabilities: (dev) => {
+          C.msiInit(dev, 0x70, 1, true, false);
+          C.ssvidInit(dev, 0x80, 0, 0);
+          portPcieCap(dev, 0x90, C.PCI_EXP_TYPE_UPSTREAM, 0x00000411);
+          C.aerInit(dev, 0x100, { rootPort: false });
+        },
+      },
+    ),
+  },
+  {
+    name: 'xio3130-downstream', parent: 'pcie-slot', category: 'bridge', description: 'TI X3130 Downstream Port of PCI Express Switch',
+    properties: qemuProperties('xio3130-downstream', rootPortSlotProps),
+    classData: pciClass(
+      { vendorId: R.PCI_VENDOR_ID_TI, deviceId: 0x8233, revision: 1, classCode: 0x060400, headerType: 1, interruptPin: 0, express: true },
+      {
+        capabilities: (dev) => {
+          C.msiInit(dev, 0x70, 1, true, false);
+          C.ssvidInit(dev, 0x80, 0, 0);
+          portPcieCap(dev, 0x90, C.PCI_EXP_TYPE_DOWNSTREAM, 0x00000400);
+          C.aerInit(dev, 0x100, { rootPort: false });
+        },
+      },
+    ),
+  },
+];
+
+/** e1000e sits on pcie.0 as a root-complex integrated endpoint, elsewhere as an endpoint. */
+function expressEndpointType(dev: PCIDevice): number {
+  return dev.pciBus.isRoot ? C.PCI_EXP_TYPE_RC_END : C.PCI_EXP_TYPE_ENDPOINT;
+}
+
+const endpointTypes: TypeDef[] = [
+  {
+    name: 'e1000', parent: 'pci-device', category: 'network', description: 'Intel Gigabit Ethernet', aliases: ['e1000-82540em'],
+    properties: qemuProperties('e1000'),
+    classData: pciClass({
+      vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x100e, revision: 3, classCode: 0x020000, headerType: 0, interruptPin: 1,
+      bars: [{ index: 0, size: 128 * KiB, type: 'mem32' }, { index: 1, size: 64, type: 'io' }], romSize: 256 * KiB, romfile: 'efi-e1000.rom',
+    }),
+  },
+  {
+    name: 'e1000e', parent: 'pci-device', category: 'network', description: 'Intel 82574L GbE Controller',
+    properties: qemuProperties('e1000e'),
+    classData: pciClass(
+      {
+        vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x10d3, revision: 0, classCode: 0x020000, headerType: 0, interruptPin: 1, express: true,
+        subsystemVendorId: R.PCI_VENDOR_ID_INTEL, subsystemId: 0,
+        bars: [{ index: 0, size: 128 * KiB, type: 'mem32' }, { index: 1, size: 128 * KiB, type: 'mem32' }, { index: 2, size: 32, type: 'io' }, { index: 3, size: 16 * KiB, type: 'mem32' }],
+        romSize: 256 * KiB, romfile: 'efi-e1000e.rom',
+      },
+      {
+        identity: (dev, base) => ({ ...base, subsystemVendorId: dev.prop<number>('subsys_ven'), subsystemId: dev.prop<number>('subsys') }),
+        capabilities: (dev) => {
+          C.pmInit(dev, 0xc8);
+          C.msiInit(dev, 0xd0, 1, true, false);
+          C.pcieCapInit(dev, 0xe0, expressEndpointType(dev));
+          C.msixInit(dev, 0xa0, 5, 3, 0, 3, 0x2000);
+          if (dev.isExpress) {
+            C.aerInit(dev, 0x100, { rootPort: false });
+            C.dsnInit(dev, 0x140, 0n);
+          }
+        },
+      },
+    ),
+  },
+  {
+    name: 'nvme', parent: 'pci-device', category: 'storage', description: 'Non-Volatile Memory Express',
+    properties: qemuProperties('nvme'),
+    classData: pciClass(
+      { vendorId: R.PCI_VENDOR_ID_REDHAT, deviceId: 0x0010, revision: 2, classCode: 0x010802, headerType: 0, interruptPin: 1, express: true, bars: [{ index: 0, size: 16 * KiB, type: 'mem64' }] },
+      {
+        capabilities: (dev) => {
+          C.msixInit(dev, 0x40, 65, 0, 0x2000, 0, 0x3000);
+          C.pmInit(dev, 0x60);
+          C.pcieCapInit(dev, 0x80, expressEndpointType(dev));
+        },
+      },
+    ),
+  },
+  {
+    name: 'VGA', parent: 'pci-device', category: 'display', description: 'VGA',
+    properties: [
+      { name: 'vgamem_mb', kind: uint8Prop as never, default: 16 },
+    ],
+    classData: pciClass({
+      vendorId: 0x1234, deviceId: 0x1111, revision: 2, classCode: 0x030000, headerType: 0, interruptPin: 0,
+      bars: [{ index: 0, size: 16 * KiB * KiB, type: 'mem32', prefetch: true }, { index: 2, size: 4 * KiB, type: 'mem32' }], romSize: 64 * KiB, romfile: 'vgabios-stdvga.bin',
+    }),
+  },
+];
+
+/** Chipset functions: board-created only. */
+const chipsetTypes: TypeDef[] = [
+  { name: 'i440FX', parent: 'pci-device', userCreatable: false, hotpluggable: false, classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x1237, revision: 2, classCode: 0x060000, headerType: 0, interruptPin: 0 }) },
+  { name: 'PIIX3', parent: 'pci-device', userCreatable: false, hotpluggable: false, classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x7000, revision: 0, classCode: 0x060100, headerType: 0, interruptPin: 0 }) },
+  { name: 'piix3-ide', parent: 'pci-device', userCreatable: false, hotpluggable: false, category: 'storage', classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x7010, revision: 0, classCode: 0x010180, headerType: 0, interruptPin: 0, bars: [{ index: 4, size: 16, type: 'io' }] }) },
+  { name: 'PIIX4_PM', parent: 'pci-device', userCreatable: false, hotpluggable: false, properties: [{ name: 'acpi-pci-hotplug-with-bridge-support', kind: boolProp, default: true }, { name: 'acpi-root-pci-hotplug', kind: boolProp, default: true }], classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x7113, revision: 3, classCode: 0x068000, headerType: 0, interruptPin: 1 }) },
+  { name: 'mch', parent: 'pci-device', userCreatable: false, hotpluggable: false, classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x29c0, revision: 0, classCode: 0x060000, headerType: 0, interruptPin: 0 }) },
+  { name: 'ICH9-LPC', parent: 'pci-device', userCreatable: false, hotpluggable: false, properties: [{ name: 'acpi-pci-hotplug-with-bridge-support', kind: boolProp, default: true }, { name: 'x-keep-pci-slot-hpc', kind: boolProp, default: false }], classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x2918, revision: 2, classCode: 0x060100, headerType: 0, interruptPin: 0 }) },
+  {
+    name: 'ich9-ahci', parent: 'pci-device', userCreatable: true, hotpluggable: false, category: 'storage', description: 'ICH9 AHCI',
+    classData: pciClass(
+      { vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x2922, revision: 2, classCode: 0x010601, headerType: 0, interruptPin: 1, bars: [{ index: 4, size: 32, type: 'io' }, { index: 5, size: 4 * KiB, type: 'mem32' }] },
+      {
+        capabilities: (dev) => {
+          C.msiInit(dev, 0x80, 1, false, false);
+          dev.addCapability(R.PCI_CAP_ID_SATA, 0xa8, 8);
+        },
+      },
+    ),
+  },
+  { name: 'ICH9-SMB', parent: 'pci-device', userCreatable: false, hotpluggable: false, classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x2930, revision: 2, classCode: 0x0c0500, headerType: 0, interruptPin: 1, bars: [{ index: 4, size: 64, type: 'io' }] }) },
+  { name: 'i440FX-pcihost', parent: 'pci-host-bridge', userCreatable: false },
+  { name: 'q35-pcihost', parent: 'pcie-host-bridge', userCreatable: false },
+];
+
+export const pciTypes: TypeDef[] = [...baseTypes, ...bridgeTypes, ...endpointTypes, ...virtioTypes, ...chipsetTypes];
+
+/** The catalog as a plugin: the built-ins use the same door as third parties. */
+export const pciCatalogPlugin = definePlugin({ name: '@plugboard/pci-core', types: pciTypes });
+

@@ -1,0 +1,78 @@
+/** QOM/qdev introspection behind qom-list, qom-get, qom-list-types, device-list-properties and `info qtree`. */
+import { Bus, Device } from './device.js';
+import { QemuError, deviceNotFound } from './errors.js';
+import type { Machine } from './machine.js';
+import { resolvePath } from './object.js';
+import type { TypeRegistry } from './types.js';
+
+export function qomList(machine: Machine, path: string): Array<{ name: string; type: string }> {
+  const obj = resolvePath(machine.qomRoot, path);
+  if (!obj) throw deviceNotFound(path);
+  return obj.listProperties();
+}
+
+export function qomGet(machine: Machine, path: string, property: string): unknown {
+  const obj = resolvePath(machine.qomRoot, path);
+  if (!obj) throw deviceNotFound(path);
+  return obj.getProperty(property);
+}
+
+export function qomListTypes(registry: TypeRegistry, opts: { implements?: string; abstract?: boolean }): Array<{ name: string; parent?: string; abstract?: boolean }> {
+  const out: Array<{ name: string; parent?: string; abstract?: boolean }> = [];
+  for (const t of registry.all()) {
+    if (t.abstract && !opts.abstract) continue;
+    if (opts.implements !== undefined && !t.isA(opts.implements)) continue;
+    const e: { name: string; parent?: string; abstract?: boolean } = { name: t.name };
+    if (t.abstract) e.abstract = true;
+    if (t.parentType) e.parent = t.parentType.name;
+    out.push(e);
+  }
+  return out;
+}
+
+/** Properties that device-list-properties leaves out (qdev_device_list_properties). */
+const HIDDEN_DEVICE_PROPS = new Set(['type', 'realized', 'hotpluggable', 'hotplugged', 'parent_bus']);
+
+export interface PropertyInfo {
+  name: string;
+  type: string;
+  description?: string;
+  'default-value'?: unknown;
+}
+
+export function deviceListProperties(registry: TypeRegistry, typename: string): PropertyInfo[] {
+  const t = registry.get(typename);
+  if (!t) throw deviceNotFound(typename);
+  if (!t.isA('device')) throw new QemuError("Parameter 'typename' expects device");
+  if (t.abstract) throw new QemuError("Parameter 'typename' expects non-abstract device");
+  return t.properties
+    .filter((p) => !HIDDEN_DEVICE_PROPS.has(p.name))
+    .map((p) => {
+      const info: PropertyInfo = { name: p.name, type: p.kind.qomType };
+      if (p.description !== undefined) info.description = p.description;
+      if (p.default !== undefined) info['default-value'] = p.kind.toJson(p.default as never);
+      return info;
+    });
+}
+
+/** HMP `info qtree` (softmmu/qdev-monitor.c qdev_print / qbus_print). */
+export function infoQtree(machine: Machine): string {
+  const lines: string[] = [];
+  printBus(machine.sysbus, 0, lines);
+  return lines.map((l) => l + '\r\n').join('');
+}
+
+function printBus(bus: Bus, indent: number, out: string[]): void {
+  const pad = ' '.repeat(indent);
+  out.push(`${pad}bus: ${bus.name}`);
+  out.push(`${pad}  type ${bus.busType}`);
+  for (const d of bus.children()) printDev(d, indent + 2, out);
+}
+
+function printDev(dev: Device, indent: number, out: string[]): void {
+  const pad = ' '.repeat(indent);
+  out.push(`${pad}dev: ${dev.typeName}, id "${dev.id ?? ''}"`);
+  for (const p of dev.type.properties) out.push(`${pad}  ${p.name} = ${p.kind.print(dev.prop(p.name) as never)}`);
+  if (dev.parentBus) for (const l of dev.parentBus.printDevice(dev)) out.push(`${pad}  ${l}`);
+  for (const b of dev.childBuses) printBus(b, indent + 2, out);
+}

@@ -1,0 +1,97 @@
+/**
+ * The plugin API (ARCHITECTURE.md "Plugins"). Built-in catalogs and backends register
+ * through exactly this, as a third party would.
+ */
+import type { Machine } from './machine.js';
+import type { TypeDef, TypeRegistry } from './types.js';
+
+/** How a machine type is built; `options` carries `-machine` properties and globals. */
+export interface MachineCreateContext {
+  registry: TypeRegistry;
+  options: MachineOptions;
+}
+
+export interface MachineOptions {
+  /** `-machine` properties other than `type`, as strings. */
+  props: Record<string, string>;
+  /** `-global DRIVER.PROP=VALUE` entries, in order. */
+  globals: Array<{ driver: string; property: string; value: string }>;
+  /** `-nodefaults` */
+  nodefaults: boolean;
+  /** RAM size in bytes (`-m`), and the hotplug limits (`maxmem`, `slots`). */
+  ramSize: number;
+  maxRamSize?: number;
+  ramSlots?: number;
+  /** `-smp` */
+  cpus: number;
+  maxCpus?: number;
+}
+
+export interface MachineTypeDef {
+  /** e.g. `pc-q35-7.2` */
+  name: string;
+  /** e.g. `q35` */
+  alias?: string;
+  description: string;
+  isDefault?: boolean;
+  deprecated?: boolean;
+  /** The QEMU binary this machine belongs to (`x86_64`, `ppc64`). */
+  arch: string;
+  create(ctx: MachineCreateContext): Machine;
+}
+
+/** A QMP command contributed by a plugin; the server adapts it to its dispatcher. */
+export interface PluginCommand {
+  name: string;
+  /** QAPI-style member types: `'str'`, `'int'`, `'bool'`, `'any'`...; `*name` is optional. */
+  args?: Record<string, unknown>;
+  allowExtraArgs?: boolean;
+  handler(args: Record<string, unknown>, ctx: { machine: Machine }): unknown | Promise<unknown>;
+}
+
+export interface Plugin {
+  name: string;
+  types?: TypeDef[];
+  machines?: MachineTypeDef[];
+  qmpCommands?: PluginCommand[];
+  /** Guest drivers, typed by @plugboard/guest (opaque here). */
+  guestDrivers?: unknown[];
+  /** Called for every machine created while the plugin is loaded (wire handlers, resets...). */
+  onMachine?(machine: Machine): void;
+}
+
+export function definePlugin<T extends Plugin>(plugin: T): T {
+  if (!plugin || typeof plugin.name !== 'string' || plugin.name === '') throw new TypeError('a plugin needs a name');
+  return plugin;
+}
+
+/** Everything the loaded plugins contribute. */
+export class PluginSet {
+  readonly plugins: Plugin[] = [];
+  readonly machineTypes: MachineTypeDef[] = [];
+  readonly commands: PluginCommand[] = [];
+  readonly guestDrivers: unknown[] = [];
+
+  constructor(readonly registry: TypeRegistry) {}
+
+  load(plugin: Plugin): void {
+    if (this.plugins.some((p) => p.name === plugin.name)) return;
+    this.plugins.push(plugin);
+    if (plugin.types) this.registry.register(...plugin.types);
+    for (const m of plugin.machines ?? []) {
+      if (this.machineTypes.some((x) => x.name === m.name)) throw new Error(`machine type '${m.name}' is already registered`);
+      this.machineTypes.push(m);
+    }
+    this.commands.push(...(plugin.qmpCommands ?? []));
+    this.guestDrivers.push(...(plugin.guestDrivers ?? []));
+  }
+
+  findMachine(name: string): MachineTypeDef | undefined {
+    return this.machineTypes.find((m) => m.name === name || m.alias === name);
+  }
+
+  /** Tells every plugin about a newly created machine. */
+  attach(machine: Machine): void {
+    for (const p of this.plugins) p.onMachine?.(machine);
+  }
+}
