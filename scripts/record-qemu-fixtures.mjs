@@ -185,6 +185,20 @@ async function pseries(s, { bridge }) {
   await s.x('query-pci');
   await s.x('qom-list', { path: '/machine/peripheral' });
   await s.hmp('info pci');
+  if (!bridge) {
+    // Running firmware (SLOF), no OS: DRCs are not driven by a guest.
+    await s.x('cont', undefined, { settle: 200 });
+    await s.wait(5000, 'SLOF running');
+    await s.x('query-status');
+    await s.x('device_add', { driver: 'e1000', id: 'r1', addr: '6' }, wait);
+    await s.x('device_del', { id: 'r1' }, { ...wait, note: 'running, no OS' });
+    await s.x('device_del', { id: 'r1' }, { ...wait, note: 'repeat while running' });
+    await s.x('qom-list', { path: '/machine/peripheral' });
+    await s.x('system_reset', undefined, { settle: 1500, note: 'releases pending DRC unplugs?' });
+    await s.wait(1000);
+    await s.x('qom-list', { path: '/machine/peripheral' });
+    await s.x('query-pci');
+  }
   await s.quit();
 }
 
@@ -269,6 +283,7 @@ const cliCases = [
   { argv: [X86, ...VM, '-machine', 'q35,nosuchprop=on'] },
   { argv: [X86, ...VM, '-global', 'nosuch'] },
   { argv: [X86, ...VM, '-global', 'e1000.nosuch=1'] },
+  { argv: [X86, ...VM, '-global', 'e1000.nosuch=1', '-device', 'e1000'] },
   { argv: [X86, ...VM, '-smp', 'foo'] },
   { argv: [X86, ...VM, '-m', 'foo'] },
   { argv: [X86, ...VM, '-M', 'pc'], note: 'valid invocation: keeps running' },

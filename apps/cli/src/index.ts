@@ -1,1 +1,2 @@
-export {};
+export { run, main, type Io } from './main.js';
+export { planFromArgv, type CliPlan } from './plan.js';

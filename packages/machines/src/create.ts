@@ -40,7 +40,15 @@ export function createMachine(plugins: PluginSet, opts: CreateMachineOptions = {
   if (!def) throw new QemuError(`unsupported machine type "${opts.type ?? ''}"`);
   const machine = def.create({ registry: plugins.registry, options: defaultOptions(opts) }) as PlugboardMachine;
   plugins.attach(machine);
-  for (const d of opts.devices ?? []) deviceAdd(machine, d.opts, { json: d.json ?? false });
+  (opts.devices ?? []).forEach((d, i) => {
+    try {
+      deviceAdd(machine, d.opts, { json: d.json ?? false });
+    } catch (e) {
+      // Lets a command line name the failing `-device` option.
+      if (e instanceof QemuError) Object.assign(e, { deviceIndex: i });
+      throw e;
+    }
+  });
   machine.finishInit();
   return machine;
 }

@@ -4,7 +4,15 @@
  */
 import { Bus, Machine, QemuError, type MachineCreateContext, type MachineTypeDef } from '@plugboard/qdev';
 import { GuestView, PCIHostBridge, PCIBus, type PCIDevice } from '@plugboard/pci-core';
+import { AcpiPciHotplug } from '@plugboard/hotplug-acpi';
 import { addBoardDevices } from './board-types.js';
+
+/** I/O addresses QEMU gives the ACPI blocks (spec/acpi-pcihp.md). */
+const PIIX4_PCIHP_IO_BASE = 0xae00;
+const PIIX4_GPE0_BASE = 0xafe0;
+const PIIX4_GPE0_LEN = 4;
+const ICH9_PCIHP_IO_BASE = 0x0cc0;
+const ICH9_GPE0_LEN = 16;
 
 /** What a built machine offers to the server and to the guest. */
 export interface PlugboardMachine extends Machine {
@@ -76,6 +84,14 @@ export function buildPc(ctx: MachineCreateContext): X86Machine {
   childBus(m, ide, 'IDE');
   childBus(m, ide, 'IDE');
   const pm = m.addBoardDevice('PIIX4_PM', root, { props: { addr: '1.3' } }) as PCIDevice;
+  // PIIX4_PM is the ACPI PCI hotplug controller of pci.0 (hw/acpi/piix4.c); it must own the
+  // buses before the -device options are cold-plugged.
+  new AcpiPciHotplug({
+    machine: m, owner: pm, rootBus: root, ioBase: PIIX4_PCIHP_IO_BASE, guestView: m.guestView,
+    bridgeSupport: pm.prop<boolean>('acpi-pci-hotplug-with-bridge-support'),
+    rootHotplug: pm.prop<boolean>('acpi-root-pci-hotplug'),
+    gpe: { base: PIIX4_GPE0_BASE, len: PIIX4_GPE0_LEN },
+  }).attach();
   const i2c = childBus(m, pm, 'i2c-bus', 'i2c');
   addBoardDevices(m, 'smbus-eeprom', i2c, 8);
   return m;
@@ -93,6 +109,14 @@ export function buildQ35(ctx: MachineCreateContext): X86Machine {
   const lpc = m.addBoardDevice('ICH9-LPC', root, { props: { addr: '1f.0', multifunction: 'on' } }) as PCIDevice;
   const isa = childBus(m, lpc, 'ISA', 'isa.0');
   isaDevices(m, isa, false);
+  // ICH9-LPC owns cold-plugged ports' buses in ACPI mode, QEMU's q35 default since 6.1
+  // (hw/isa/lpc_ich9.c); with bridge support off the ports use native hotplug.
+  if (lpc.prop<boolean>('acpi-pci-hotplug-with-bridge-support')) {
+    new AcpiPciHotplug({
+      machine: m, owner: lpc, rootBus: root, ioBase: ICH9_PCIHP_IO_BASE, guestView: m.guestView,
+      bridgeSupport: true, rootHotplug: false, gpe: { base: undefined, len: ICH9_GPE0_LEN },
+    }).attach();
+  }
   if (!ctx.options.nodefaults) defaultPciDevices(m, root, 'e1000e', {});
   const ahci = m.addBoardDevice('ich9-ahci', root, { props: { addr: '1f.2', multifunction: 'on' } }) as PCIDevice;
   for (let i = 0; i < 6; i++) childBus(m, ahci, 'IDE');

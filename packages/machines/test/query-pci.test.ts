@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pciCatalogPlugin, queryPci } from '@plugboard/pci-core';
+import { formatInfoPci, pciCatalogPlugin, queryPci } from '@plugboard/pci-core';
 import { corePlugin, createMachine, createPluginSet, machinesPlugin } from '../src/index.js';
 import { fixtureDevices, loadFixture, replyTo } from './fixtures.js';
 
@@ -26,6 +26,22 @@ describe('query-pci equals QEMU 7.2 before firmware (-S)', () => {
       expect(JSON.parse(JSON.stringify(queryPci(m.pciRoots)))).toEqual(expected);
       // Key order matters on the wire.
       expect(JSON.stringify(queryPci(m.pciRoots))).toBe(JSON.stringify(expected));
+    });
+  }
+});
+
+describe('HMP info pci equals QEMU 7.2', () => {
+  for (const [fixture, type, arch] of cases) {
+    it(fixture, () => {
+      const argv = loadFixture(fixture).argv;
+      const m = createMachine(plugins(), { type, arch: arch ?? 'x86_64', nodefaults: argv.includes('-nodefaults'), devices: fixtureDevices(fixture) });
+      let expected: unknown;
+      try {
+        expected = replyTo(fixture, 'human-monitor-command', { 'command-line': 'info pci' }).return;
+      } catch {
+        return; // not recorded for this scenario
+      }
+      expect(formatInfoPci(queryPci(m.pciRoots))).toBe(expected);
     });
   }
 });

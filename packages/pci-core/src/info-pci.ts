@@ -170,6 +170,7 @@ export function formatInfoPci(data: Array<{ bus: number; devices: PciDeviceInfo[
     lines.push(`  Bus ${String(d.bus).padStart(2)}, device ${String(d.slot).padStart(3)}, function ${d.function}:`);
     const cls = d.class_info.desc ?? `Class ${String(d.class_info.class).padStart(4, '0')}`;
     lines.push(`    ${cls}: PCI device ${hex(d.id.vendor, 4)}:${hex(d.id.device, 4)}`);
+    if (d.id['subsystem-vendor'] !== undefined) lines.push(`      PCI subsystem ${hex(d.id['subsystem-vendor'], 4)}:${hex(d.id.subsystem!, 4)}`);
     if (d.irq_pin) lines.push(`      IRQ ${d.irq}, pin ${String.fromCharCode(64 + d.irq_pin)}`);
     if (d.pci_bridge) {
       const b = d.pci_bridge.bus;
@@ -182,7 +183,6 @@ export function formatInfoPci(data: Array<{ bus: number; devices: PciDeviceInfo[
     }
     for (const r of d.regions) lines.push(barLine(r));
     lines.push(`      id "${d.qdev_id}"`);
-    if (d.id['subsystem-vendor'] !== undefined) lines.push(`      PCI subsystem ${hex(d.id['subsystem-vendor'], 4)}:${hex(d.id.subsystem!, 4)}`);
     for (const c of d.pci_bridge?.devices ?? []) dev(c);
   };
   for (const root of data) for (const d of root.devices) dev(d);

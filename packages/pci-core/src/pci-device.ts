@@ -43,8 +43,10 @@ export interface PciIdentity {
 export type PciClassHooks = {
   /** Adjust the identity for this instance before config space is built. */
   identity?: (dev: PCIDevice, base: PciIdentity) => PciIdentity;
-  /** Add capabilities (after the header and BARs exist). */
+  /** Add capabilities (after the header and BARs exist). Throw QemuError to refuse. */
   capabilities?: (dev: PCIDevice) => void;
+  /** Undo what `capabilities` registered outside the device (chassis slots...). */
+  unrealize?: (dev: PCIDevice) => void;
 };
 
 export const PCI_BAR_UNMAPPED = -1;
@@ -102,6 +104,7 @@ export class PCIDevice extends Device {
     this.identity = this.hooks.identity ? this.hooks.identity(this, base) : base;
     const devfn = this.allocateDevfn(bus);
     this.devfn = devfn;
+    this.values.set('addr', devfn); // qom-get addr reports the devfn actually used
     this.config = new ConfigSpace(this.isExpress ? R.PCIE_CONFIG_SPACE_SIZE : R.PCI_CONFIG_SPACE_SIZE);
     this.initHeader();
     this.checkMultifunction(bus);
@@ -118,6 +121,7 @@ export class PCIDevice extends Device {
 
   protected override onUnrealize(): void {
     this.unrealizeModel();
+    this.hooks.unrealize?.(this);
     this.pciBus?.unplace(this);
   }
 

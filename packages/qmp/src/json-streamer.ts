@@ -125,10 +125,9 @@ export class JsonStreamer implements TokenSink {
     this.tokenCount++;
     this.tokenBytes += text.length;
     this.parser.push(type, text);
-    // A message continues while something is open. QEMU checks the bracket
-    // count twice and the brace count never for going negative, so "[}" keeps
-    // the message open; we keep that quirk.
-    if ((this.braces > 0 || this.brackets > 0) && this.brackets >= 0) return;
+    // A message continues while something is open and nothing closed too
+    // much: "[}" ends the message at "}" (observed on QEMU 7.2).
+    if ((this.braces > 0 || this.brackets > 0) && this.braces >= 0 && this.brackets >= 0) return;
     this.emit(this.finishMessage());
   }
 

@@ -2,7 +2,7 @@
  * The PCI type catalog with QEMU 7.2's identities (spec/devices.md), registered through
  * the plugin API like any third-party catalog.
  */
-import { boolProp, definePlugin, uint16Prop, uint8Prop, type Machine, type TypeDef, type TypeImpl } from '@plugboard/qdev';
+import { QemuError, boolProp, definePlugin, uint16Prop, uint8Prop, type Machine, type TypeDef, type TypeImpl } from '@plugboard/qdev';
 import { PCIBridge } from '../bridge.js';
 import { PCIHostBridge } from '../host.js';
 import { PCIDevice, pciDeviceProperties, type PciClassHooks, type PciIdentity } from '../pci-device.js';
@@ -37,6 +37,22 @@ const rootPortSlotProps = [
   { name: 'power_controller_present', kind: boolProp, default: true, description: 'on/off' },
 ];
 
+/**
+ * (chassis, slot) pairs are unique per machine (hw/pci/pcie_port.c pcie_chassis_add_slot);
+ * a clash is EBUSY, printed as its negative errno.
+ */
+const chassisSlots = new WeakMap<object, Set<string>>();
+function addChassisSlot(dev: PCIDevice): void {
+  let used = chassisSlots.get(dev.machine);
+  if (!used) chassisSlots.set(dev.machine, (used = new Set()));
+  const key = `${dev.prop<number>('chassis')}:${dev.prop<number>('slot')}`;
+  if (used.has(key)) throw new QemuError("Can't add chassis slot, error -16");
+  used.add(key);
+}
+function removeChassisSlot(dev: PCIDevice): void {
+  chassisSlots.get(dev.machine)?.delete(`${dev.prop<number>('chassis')}:${dev.prop<number>('slot')}`);
+}
+
 /** The PCIe capability of a port, with the slot/link values of spec/pcie-slot.md §1. */
 function portPcieCap(dev: PCIDevice, offset: number, type: number, lnkcap: number): void {
   C.pcieCapInit(dev, offset, type, {
@@ -57,6 +73,8 @@ const bridgeTypes: TypeDef[] = [
       {
         identity: (dev, base) => (dev.prop<boolean>('shpc') ? base : { ...base, bars: [] }),
         capabilities: (dev) => {
+          // hw/pci/slotid_cap.c: a chassis number is mandatory.
+          if (!dev.prop<number>('chassis_nr')) throw new QemuError('Bridge chassis not specified. Each bridge is required to be assigned a unique chassis id > 0.');
           if (dev.prop<boolean>('shpc')) dev.addCapability(R.PCI_CAP_ID_SHPC, 0x40, 8);
           C.slotIdInit(dev, 0x48, 0, dev.prop<number>('chassis_nr'));
           if (dev.prop<string>('msi') !== 'off') C.msiInit(dev, 0x4c, 1, true, true);
@@ -86,7 +104,9 @@ const bridgeTypes: TypeDef[] = [
     classData: pciClass(
       { vendorId: R.PCI_VENDOR_ID_REDHAT, deviceId: 0x000c, revision: 0, classCode: 0x060400, headerType: 1, interruptPin: 1, express: true, bars: [{ index: 0, size: 4 * KiB, type: 'mem32' }] },
       {
+        unrealize: removeChassisSlot,
         capabilities: (dev) => {
+          addChassisSlot(dev);
           C.ssvidInit(dev, 0x40, R.PCI_VENDOR_ID_REDHAT, 0);
           C.msixInit(dev, 0x48, 1, 0, 0, 0, 0x800);
           portPcieCap(dev, 0x54, C.PCI_EXP_TYPE_ROOT_PORT, 0x00300604);
@@ -102,7 +122,9 @@ const bridgeTypes: TypeDef[] = [
     classData: pciClass(
       { vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x3420, revision: 2, classCode: 0x060400, headerType: 1, interruptPin: 1, express: true },
       {
+        unrealize: removeChassisSlot,
         capabilities: (dev) => {
+          addChassisSlot(dev);
           C.ssvidInit(dev, 0x40, R.PCI_VENDOR_ID_INTEL, 0);
           C.msiInit(dev, 0x60, 2, true, true);
           portPcieCap(dev, 0x90, C.PCI_EXP_TYPE_ROOT_PORT, 0x00000411);
@@ -132,7 +154,9 @@ const bridgeTypes: TypeDef[] = [
     classData: pciClass(
       { vendorId: R.PCI_VENDOR_ID_TI, deviceId: 0x8233, revision: 1, classCode: 0x060400, headerType: 1, interruptPin: 0, express: true },
       {
+        unrealize: removeChassisSlot,
         capabilities: (dev) => {
+          addChassisSlot(dev);
           C.msiInit(dev, 0x70, 1, true, false);
           C.ssvidInit(dev, 0x80, 0, 0);
           portPcieCap(dev, 0x90, C.PCI_EXP_TYPE_DOWNSTREAM, 0x00000400);

@@ -1,0 +1,85 @@
+/**
+ * `plugboard`: QEMU's command line in front of a Plugboard machine. Order of work follows
+ * softmmu/vl.c: parse all options, answer the informational ones (-version, -h, help),
+ * build the board, apply -device in order, open the monitors, then run (unless -S).
+ */
+import { QemuError } from '@plugboard/qdev';
+import { PlugboardServer } from '@plugboard/qmp-server';
+import { CliError, planFromArgv, type CliPlan } from './plan.js';
+import { answerInformational, machineList } from './informational.js';
+import { formatDiagnostic } from './options/errors.js';
+
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+const defaultIo: Io = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+
+/** Returns the exit code for an early exit, or a running server. */
+export async function run(argv: string[], io: Io = defaultIo): Promise<number | PlugboardServer> {
+  let plan: CliPlan;
+  try {
+    plan = planFromArgv(argv, machineList());
+  } catch (e) {
+    if (e instanceof CliError) {
+      if (e.stdout) io.stdout(e.stdout);
+      io.stderr(e.format());
+      return e.exitCode;
+    }
+    throw e;
+  }
+  const info = answerInformational(plan);
+  if (info) {
+    if (info.stdout) io.stdout(info.stdout);
+    if (info.stderr) io.stderr(info.stderr);
+    return info.code;
+  }
+  let server: PlugboardServer;
+  try {
+    server = PlugboardServer.create(plan.machine);
+  } catch (e) {
+    if (e instanceof QemuError) {
+      const idx = (e as QemuError & { deviceIndex?: number }).deviceIndex;
+      const loc = idx === undefined ? undefined : plan.machine.deviceLocations[idx];
+      io.stderr(formatDiagnostic({ ...(loc !== undefined ? { location: loc } : {}), message: e.message }));
+      return 1;
+    }
+    throw e;
+  }
+  for (const mon of plan.monitors) {
+    try {
+      await server.listen(mon.spec);
+    } catch (e) {
+      io.stderr(formatDiagnostic({ location: mon.location, message: `Failed to bind socket: ${(e as Error).message}` }));
+      await server.close();
+      return 1;
+    }
+  }
+  if (!plan.startPaused) server.machine.cont();
+  return server;
+}
+
+/** Process entry: QEMU exits 0 after SHUTDOWN on SIGTERM/SIGINT (reason host-signal). */
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const r = await run(argv);
+  if (typeof r === 'number') {
+    process.exitCode = r;
+    return;
+  }
+  const server = r;
+  let exiting = false;
+  const finish = async () => {
+    if (exiting) return;
+    exiting = true;
+    await server.close();
+    process.exit(0);
+  };
+  server.host.setShutdownHandler(() => {
+    // Let the reply to `quit` and the SHUTDOWN event reach the clients first.
+    setImmediate(() => void finish());
+  });
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(sig, () => server.host.shutdown('host-signal'));
+  }
+}

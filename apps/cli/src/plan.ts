@@ -1,0 +1,154 @@
+/**
+ * From argv to what to build: machine options, -device list, monitors, -S.
+ * Syntax and option errors come out as CliError with QEMU's text.
+ */
+import type { MonitorSpec, PlugboardServerOptions } from '@plugboard/qmp-server';
+import { CliError } from './options/errors.js';
+import {
+  OptsContext, findMachine, mergeMachineOpts, optionLocation, parseCommandLine, parseDeviceOpt, parseGlobalOpt, parseMachineOpt, parseQmpOpt,
+  parseChardevOpt, parseMonOpt, parseMemOpt, parseSmpOpt, resolveMonitors, type DeviceOpt, type MachineOpt, type MachineInfo,
+} from './options/parse.js';
+import { resolveMemory, resolveSmp, type MemOpts } from './options/machine.js';
+import type { KeyvalParse } from './options/keyval.js';
+import type { ChardevSpec, MonitorSpec as CliMonitorSpec } from './options/chardev.js';
+
+export { CliError };
+
+export type Informational =
+  | { kind: 'version' }
+  | { kind: 'help' }
+  | { kind: 'machine-help' }
+  | { kind: 'device-help' }
+  | { kind: 'device-driver-help'; driver: string };
+
+export interface CliPlan {
+  machine: PlugboardServerOptions & { deviceLocations: string[] };
+  monitors: Array<{ spec: MonitorSpec; location: string }>;
+  startPaused: boolean;
+  informational?: Informational;
+  warnings: string[];
+}
+
+/** `-machine` properties Plugboard accepts (they change nothing it models). */
+const MACHINE_PROPS = new Set(['accel', 'usb', 'graphics', 'dump-guest-core', 'mem-merge', 'kernel-irqchip', 'smm', 'vmport', 'sata', 'pit', 'hpet', 'acpi', 'dumpdtb', 'cap-ccf-assist', 'ic-mode', 'max-cpu-compat', 'confidential-guest-support', 'memory-backend']);
+
+export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo & { arch: string }> = []): CliPlan {
+  const cl = parseCommandLine(argv);
+  const ctx = new OptsContext();
+  const machineOpts: MachineOpt[] = [];
+  const devices: NonNullable<PlugboardServerOptions['devices']> = [];
+  const deviceLocations: string[] = [];
+  const globals: Array<{ driver: string; property: string; value: string }> = [];
+  const chardevs: ChardevSpec[] = [];
+  const mons: CliMonitorSpec[] = [];
+  let informational: Informational | undefined;
+  let startPaused = false;
+  let nodefaults = false;
+  let qmpIndex = 0;
+  let mem: MemOpts | undefined;
+  const smp: KeyvalParse[] = [];
+  const chardevIds = new Set<string>();
+  for (const o of cl.options) {
+    const location = optionLocation(o);
+    const arg = o.arg ?? '';
+    switch (o.name) {
+      case 'version':
+        informational ??= { kind: 'version' };
+        break;
+      case 'h':
+        informational ??= { kind: 'help' };
+        break;
+      case 'machine': {
+        const m = parseMachineOpt(arg, { location });
+        if (m.help) informational ??= { kind: 'machine-help' };
+        machineOpts.push(m);
+        break;
+      }
+      case 'device': {
+        const d: DeviceOpt = parseDeviceOpt(arg, { location, ctx });
+        if (d.kind === 'list-help') informational ??= { kind: 'device-help' };
+        else if (d.kind === 'driver-help') informational ??= { kind: 'device-driver-help', driver: d.driver };
+        else {
+          const opts: Record<string, unknown> = { driver: d.driver };
+          if (d.id !== undefined) opts.id = d.id;
+          if (d.bus !== undefined) opts.bus = d.bus;
+          for (const [k, v] of d.props) opts[k] = typeof v === 'bigint' ? Number(v) : v;
+          devices.push({ opts, json: d.json });
+          deviceLocations.push(location);
+        }
+        break;
+      }
+      case 'global': {
+        const g = parseGlobalOpt(arg, { location });
+        globals.push({ driver: g.driver, property: g.property, value: g.value });
+        break;
+      }
+      case 'S':
+        startPaused = true;
+        break;
+      case 'nodefaults':
+        nodefaults = true;
+        break;
+      case 'qmp':
+      case 'qmp-pretty': {
+        const q = parseQmpOpt(arg, { location, index: qmpIndex++, pretty: o.name === 'qmp-pretty' });
+        if (q.chardev) chardevs.push(q.chardev);
+        mons.push(q.monitor);
+        break;
+      }
+      case 'chardev': {
+        const c = parseChardevOpt(arg, { location, ids: chardevIds });
+        if ('help' in c) break;
+        chardevs.push(c);
+        break;
+      }
+      case 'm':
+        mem = parseMemOpt(arg, { location, ...(mem ? { into: mem } : {}) });
+        break;
+      case 'smp':
+        smp.push(parseSmpOpt(arg, { location }));
+        break;
+      case 'mon':
+        mons.push(parseMonOpt(arg, { location }));
+        break;
+      default:
+        break; // -display none, -name, -m, -smp, -accel...: accepted, nothing to model yet
+    }
+  }
+  const monitors: CliPlan['monitors'] = [];
+  for (const { monitor, chardev } of resolveMonitors(chardevs, mons)) {
+    if (monitor.mode !== 'control') continue; // HMP monitors on a chardev: not offered yet
+    const b = chardev.backend;
+    const location = monitor.location ?? chardev.location ?? '';
+    if (b.kind === 'unix') monitors.push({ spec: { kind: 'unix', path: b.path }, location });
+    else if (b.kind === 'tcp') monitors.push({ spec: { kind: 'tcp', host: b.host === '' ? '127.0.0.1' : b.host, port: Number(b.port) }, location });
+    else throw new CliError({ location, message: `monitor on a '${b.kind}' chardev is not supported by Plugboard` });
+  }
+  const merged = mergeMachineOpts(machineOpts);
+  let ramSize: number | undefined;
+  let arch: string | undefined;
+  if (!informational && machines.length) {
+    const def = findMachine(merged.type, machines.filter((m) => m.arch === 'x86_64' || m.name === merged.type || m.alias === merged.type));
+    const qomType = `${def.name}-machine`;
+    for (const [k] of merged.props) if (!MACHINE_PROPS.has(k)) throw new CliError({ message: `Property '${qomType}.${k}' not found` });
+    arch = def.arch;
+    ramSize = Number(resolveMemory(mem, { defaultRamSize: 128n * 1024n * 1024n }).size);
+    resolveSmp(smp, { name: def.name, maxCpus: def.arch === 'ppc64' ? 2048 : 288 });
+  }
+  return {
+    machine: {
+      ...(merged.type !== undefined ? { type: merged.type } : {}),
+      props: Object.fromEntries(merged.props),
+      globals,
+      nodefaults,
+      ...(ramSize !== undefined ? { ramSize } : {}),
+      ...(arch !== undefined ? { arch } : {}),
+      devices,
+      deviceLocations,
+    },
+    monitors,
+    startPaused,
+    ...(informational ? { informational } : {}),
+    warnings: [],
+  };
+}

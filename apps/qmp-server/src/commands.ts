@@ -1,0 +1,118 @@
+/**
+ * The QMP commands Plugboard implements, with QEMU 7.2's schemas (qapi/*.json) so the
+ * dispatcher gives QEMU's argument errors.
+ */
+import {
+  QemuError, deviceAdd, deviceDel, deviceListProperties, qomGet, qomList, qomListTypes,
+} from '@plugboard/qdev';
+import { queryPci } from '@plugboard/pci-core';
+import { QmpError, type QmpCommandDef, type QmpDispatcher } from '@plugboard/qmp';
+import { runHmp } from './hmp.js';
+import type { MachineHost } from './host.js';
+
+export const QEMU_VERSION = { qemu: { micro: 22, minor: 2, major: 7 }, package: 'Plugboard 0.1.0' } as const;
+
+/** Runs `fn`, turning qdev's errors into QMP errors with the same class and text. */
+function qemu<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof QemuError) throw new QmpError(e.errorClass, e.message);
+    throw e;
+  }
+}
+
+export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
+  const m = host.machine;
+  const defs: QmpCommandDef[] = [
+    { name: 'query-version', handler: () => QEMU_VERSION },
+    {
+      name: 'query-status',
+      handler: () => ({ status: m.runState, singlestep: false, running: m.runState === 'running' }),
+    },
+    { name: 'query-commands', handler: () => d.names().map((name) => ({ name })) },
+    {
+      name: 'query-machines',
+      handler: () =>
+        host.plugins.machineTypes.flatMap((t) => {
+          const entry: Record<string, unknown> = { name: t.name };
+          if (t.alias) entry.alias = t.alias;
+          if (t.isDefault) entry['is-default'] = true;
+          Object.assign(entry, { 'cpu-max': t.arch === 'ppc64' ? 2048 : 288, 'hotpluggable-cpus': true, 'numa-mem-supported': false, deprecated: !!t.deprecated, 'default-cpu-type': t.arch === 'ppc64' ? 'power9_v2.0-powerpc64-cpu' : 'qemu64-x86_64-cpu', 'default-ram-id': t.arch === 'ppc64' ? 'ppc_spapr.ram' : 'pc.ram', acpi: t.arch !== 'ppc64' });
+          return [entry];
+        }),
+    },
+    { name: 'query-pci', handler: () => queryPci(m.pciRoots) },
+    { name: 'qom-list', args: { path: 'str' }, handler: (a) => qemu(() => qomList(m, a.path as string)) },
+    { name: 'qom-get', args: { path: 'str', property: 'str' }, handler: (a) => qemu(() => qomGet(m, a.path as string, a.property as string)) },
+    {
+      name: 'qom-list-types',
+      args: { '*implements': 'str', '*abstract': 'bool' },
+      handler: (a) => qomListTypes(m.registry, { ...(a.implements !== undefined ? { implements: a.implements as string } : {}), ...(a.abstract !== undefined ? { abstract: a.abstract as boolean } : {}) }),
+    },
+    { name: 'device-list-properties', args: { typename: 'str' }, handler: (a) => qemu(() => deviceListProperties(m.registry, a.typename as string)) },
+    {
+      name: 'device_add',
+      allowExtraArgs: true,
+      handler: (a) => {
+        qemu(() => deviceAdd(m, a));
+        host.afterHotplug();
+        return {};
+      },
+    },
+    {
+      name: 'device_del',
+      args: { id: 'str' },
+      handler: (a) => {
+        qemu(() => deviceDel(m, a.id as string));
+        host.afterHotplug();
+        return {};
+      },
+    },
+    {
+      name: 'human-monitor-command',
+      args: { 'command-line': 'str', '*cpu-index': 'int' },
+      handler: async (a) => {
+        if (a['cpu-index'] !== undefined && a['cpu-index'] !== 0) throw new QmpError('GenericError', "Parameter 'cpu-index' expects a CPU number");
+        return runHmp(host, a['command-line'] as string);
+      },
+    },
+    {
+      name: 'system_reset',
+      handler: () => {
+        host.systemReset();
+        return {};
+      },
+    },
+    {
+      name: 'stop',
+      handler: () => {
+        m.stop();
+        return {};
+      },
+    },
+    {
+      name: 'cont',
+      handler: () => {
+        m.cont();
+        return {};
+      },
+    },
+    {
+      name: 'quit',
+      handler: () => {
+        host.shutdown('host-qmp-quit');
+        return {};
+      },
+    },
+  ];
+  for (const def of defs) d.register(def);
+  for (const c of host.plugins.commands) {
+    d.register({
+      name: c.name,
+      ...(c.args ? { args: c.args as QmpCommandDef['args'] } : {}),
+      ...(c.allowExtraArgs ? { allowExtraArgs: true } : {}),
+      handler: (a) => qemu(() => c.handler(a, { machine: m })),
+    });
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * One machine behind QMP: its plugin set, its run state, the event stream every monitor
+ * receives, and the hooks a guest or a backend attaches to.
+ */
+import type { MachineEvent, PluginSet } from '@plugboard/qdev';
+import type { PlugboardMachine } from '@plugboard/machines';
+import type { HmpCommand } from './hmp.js';
+
+export type ShutdownReason = 'host-qmp-quit' | 'host-signal' | 'guest-shutdown';
+
+export class MachineHost {
+  readonly hmpExtensions = new Map<string, HmpCommand>();
+  private readonly eventListeners = new Set<(ev: MachineEvent, ts: { seconds: number; microseconds: number }) => void>();
+  private shutdownHandler: ((reason: ShutdownReason) => void) | undefined;
+  shuttingDown = false;
+
+  constructor(
+    readonly machine: PlugboardMachine,
+    readonly plugins: PluginSet,
+  ) {
+    machine.events.on((ev) => {
+      const ts = machine.clock.timestamp();
+      for (const l of this.eventListeners) l(ev, ts);
+    });
+  }
+
+  onEvent(fn: (ev: MachineEvent, ts: { seconds: number; microseconds: number }) => void): () => void {
+    this.eventListeners.add(fn);
+    return () => this.eventListeners.delete(fn);
+  }
+
+  /** Called after QMP/HMP changed the device set (lets a clock-driven guest react). */
+  afterHotplug(): void {}
+
+  systemReset(): void {
+    this.machine.systemReset({ guest: false, reason: 'host-qmp-system-reset' });
+  }
+
+  setShutdownHandler(fn: (reason: ShutdownReason) => void): void {
+    this.shutdownHandler = fn;
+  }
+
+  /** SHUTDOWN event then the process (or fleet slot) decides what to do. */
+  shutdown(reason: ShutdownReason): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.machine.runState = 'shutdown';
+    this.machine.events.emit('SHUTDOWN', { guest: false, reason });
+    this.shutdownHandler?.(reason);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A machine behind one or more QMP monitors (unix, TCP, or an attached stream).
+ */
+import type { Plugin, PluginSet } from '@plugboard/qdev';
+import { createMachine, createPluginSet, type CreateMachineOptions } from '@plugboard/machines';
+import { QmpDispatcher, QmpServer } from '@plugboard/qmp';
+import { QEMU_VERSION, registerCommands } from './commands.js';
+import { MachineHost } from './host.js';
+import { builtinPlugins } from './plugins.js';
+
+export type MonitorSpec =
+  | { kind: 'unix'; path: string }
+  | { kind: 'tcp'; host: string; port: number };
+
+export interface PlugboardServerOptions extends CreateMachineOptions {
+  /** Extra plugins after the built-ins. */
+  plugins?: Plugin[];
+  /** Start the VM (like QEMU without -S). */
+  start?: boolean;
+}
+
+export class PlugboardServer {
+  readonly host: MachineHost;
+  readonly dispatcher = new QmpDispatcher();
+  readonly qmp: QmpServer;
+
+  private constructor(host: MachineHost) {
+    this.host = host;
+    registerCommands(this.dispatcher, host);
+    this.qmp = new QmpServer({ dispatcher: this.dispatcher, version: QEMU_VERSION, now: () => host.machine.clock.timestamp() });
+    host.onEvent((ev) => this.qmp.emitEvent(ev.name, ev.data));
+  }
+
+  /** Builds the machine (board + `-device` list) and its QMP side. Throws QemuError on bad devices. */
+  static create(opts: PlugboardServerOptions = {}, pluginSet?: PluginSet): PlugboardServer {
+    const plugins = pluginSet ?? createPluginSet([...builtinPlugins(), ...(opts.plugins ?? [])]);
+    const machine = createMachine(plugins, opts);
+    const server = new PlugboardServer(new MachineHost(machine, plugins));
+    if (opts.start) machine.cont();
+    return server;
+  }
+
+  get machine() {
+    return this.host.machine;
+  }
+
+  async listen(spec: MonitorSpec): Promise<{ port?: number }> {
+    if (spec.kind === 'unix') {
+      await this.qmp.listenUnix(spec.path);
+      return {};
+    }
+    return this.qmp.listenTcp(spec.host, spec.port);
+  }
+
+  async close(): Promise<void> {
+    await this.qmp.close();
+  }
+}

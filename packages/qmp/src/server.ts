@@ -1,0 +1,231 @@
+// QMP server: listeners (unix, TCP), streams (stdio), greeting, events.
+// Unlike a QEMU monitor chardev, which serves one client at a time, every
+// listener here serves any number of concurrent clients.
+
+import { EventEmitter } from 'node:events';
+import { promises as fsp } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { QmpDispatcher } from './dispatcher.js';
+import type { JsonLimits } from './json-streamer.js';
+import { toQmpJson } from './json-writer.js';
+import { DEFAULT_MAX_OUTPUT_BACKLOG, QmpSession, type QmpTransport } from './session.js';
+
+export interface QmpVersion {
+  qemu: { micro: number; minor: number; major: number };
+  package: string;
+}
+
+export interface QmpTimestamp {
+  seconds: number;
+  microseconds: number;
+}
+
+export interface QmpServerOptions {
+  dispatcher: QmpDispatcher;
+  /** Reported in the greeting (and usable for query-version). */
+  version: QmpVersion;
+  /** Event timestamps; default: wall clock, like QEMU's g_get_real_time(). */
+  now?: () => QmpTimestamp;
+  /** JSON input limits per message (default QEMU's: 64 MiB, 2 Mi tokens, depth 1024). */
+  limits?: Partial<JsonLimits>;
+  /** See DEFAULT_MAX_OUTPUT_BACKLOG. */
+  maxOutputBacklog?: number;
+}
+
+export interface QmpStreamOptions {
+  /** Offer "oob" in the greeting (QEMU does for monitors that can run commands out of band). Default true. */
+  oob?: boolean;
+}
+
+/** Default mode of a unix socket we create: owner only. */
+export const DEFAULT_UNIX_SOCKET_MODE = 0o600;
+const USEC_PER_MSEC = 1000;
+const MSEC_PER_SEC = 1000;
+/** sun_path is 108 bytes on Linux, including the terminating NUL. */
+const UNIX_PATH_MAX = 107;
+
+/** Wall clock with microseconds. */
+export function wallClock(): QmpTimestamp {
+  const ms = performance.timeOrigin + performance.now();
+  const seconds = Math.floor(ms / MSEC_PER_SEC);
+  const microseconds = Math.min(Math.floor((ms - seconds * MSEC_PER_SEC) * USEC_PER_MSEC), MSEC_PER_SEC * USEC_PER_MSEC - 1);
+  return { seconds, microseconds };
+}
+
+interface UnixListener {
+  server: net.Server;
+  path: string;
+  /** The socket file we created, to remove it on close only if it is still ours. */
+  ino: number | null;
+}
+
+type StreamPair = Duplex | { input: Readable; output: Writable };
+
+export class QmpServer extends EventEmitter {
+  readonly dispatcher: QmpDispatcher;
+  readonly version: QmpVersion;
+  private readonly now: () => QmpTimestamp;
+  private readonly limits: Partial<JsonLimits> | undefined;
+  private readonly maxOutputBacklog: number;
+  private readonly live = new Set<QmpSession>();
+  private readonly unix: UnixListener[] = [];
+  private readonly tcp: net.Server[] = [];
+  private nextId = 1;
+
+  constructor(opts: QmpServerOptions) {
+    super();
+    this.dispatcher = opts.dispatcher;
+    this.version = opts.version;
+    this.now = opts.now ?? wallClock;
+    this.limits = opts.limits;
+    this.maxOutputBacklog = opts.maxOutputBacklog ?? DEFAULT_MAX_OUTPUT_BACKLOG;
+  }
+
+  /** The greeting line (without CRLF). */
+  greeting(oob = true): string {
+    const { qemu, package: pkg } = this.version;
+    return toQmpJson({
+      QMP: {
+        version: { qemu: { major: qemu.major, minor: qemu.minor, micro: qemu.micro }, package: pkg },
+        capabilities: oob ? ['oob'] : [],
+      },
+    });
+  }
+
+  private eventLine = (name: string, data?: object): string => {
+    const msg: Record<string, unknown> = { event: name, data, timestamp: this.now() };
+    return toQmpJson(msg);
+  };
+
+  /**
+   * Listen on a unix socket. A stale socket file at `path` is replaced (QEMU
+   * unlinks it too). The socket is bound in a private directory, given `mode`
+   * and then moved into place, so no client can connect before the mode is set.
+   */
+  async listenUnix(socketPath: string, opts: { mode?: number } = {}): Promise<void> {
+    const mode = opts.mode ?? DEFAULT_UNIX_SOCKET_MODE;
+    const target = path.resolve(socketPath);
+    await removeStaleSocket(target);
+    const server = this.makeListener('unix');
+    const staging = path.join(path.dirname(target), `.qmp-${process.pid}-${this.nextId}-XXXXXX`);
+    const useStaging = Buffer.byteLength(staging) + 2 <= UNIX_PATH_MAX;
+    if (useStaging) {
+      const dir = await fsp.mkdtemp(staging.slice(0, -'XXXXXX'.length));
+      const temp = path.join(dir, 's');
+      try {
+        await listen(server, temp);
+        await fsp.chmod(temp, mode);
+        await fsp.rename(temp, target);
+      } finally {
+        await fsp.rm(dir, { recursive: true, force: true });
+      }
+    } else {
+      await listen(server, target);
+      await fsp.chmod(target, mode);
+    }
+    const ino = await fsp.lstat(target).then((st) => st.ino, () => null);
+    this.unix.push({ server, path: target, ino });
+  }
+
+  /** Listen on TCP (default 127.0.0.1; port 0 picks a free port). */
+  async listenTcp(host = '127.0.0.1', port = 0): Promise<{ host: string; port: number }> {
+    const server = this.makeListener('tcp');
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.tcp.push(server);
+    const addr = server.address() as net.AddressInfo;
+    return { host: addr.address, port: addr.port };
+  }
+
+  private makeListener(transport: QmpTransport): net.Server {
+    const server = net.createServer((socket) => {
+      const remote = transport === 'tcp' ? `${socket.remoteAddress}:${socket.remotePort}` : undefined;
+      this.startSession(socket, socket, { oob: true }, transport, remote);
+    });
+    // A listener error after listen() (e.g. EMFILE) must not crash the process.
+    server.on('error', (e) => this.listenerCount('error') && this.emit('error', e));
+    return server;
+  }
+
+  /** Serve QMP on an existing stream: a duplex (socket) or an input/output pair (stdio). */
+  attachStream(stream: StreamPair, opts: QmpStreamOptions = {}): QmpSession {
+    const [input, output] = 'input' in stream && 'output' in stream ? [stream.input, stream.output] : [stream as Duplex, stream as Duplex];
+    return this.startSession(input, output, opts, 'stream', undefined);
+  }
+
+  private startSession(input: Readable, output: Writable, opts: QmpStreamOptions, transport: QmpTransport, remote: string | undefined): QmpSession {
+    const session = new QmpSession({
+      id: this.nextId++,
+      input,
+      output,
+      dispatcher: this.dispatcher,
+      greeting: (oob) => this.greeting(oob),
+      eventLine: this.eventLine,
+      oobOffered: opts.oob ?? true,
+      limits: this.limits,
+      maxOutputBacklog: this.maxOutputBacklog,
+      transport,
+      remoteAddress: remote,
+    });
+    this.live.add(session);
+    session.once('close', () => this.live.delete(session));
+    this.emit('session', session);
+    return session;
+  }
+
+  /**
+   * Send an event to every client that has finished negotiation, in QEMU's
+   * format: {"timestamp": {...}, "event": NAME, "data": {...}} (no "data"
+   * member when `data` is undefined).
+   */
+  emitEvent(name: string, data?: object): void {
+    let line: string | null = null;
+    for (const s of this.live) {
+      if (!s.negotiated) continue;
+      line ??= this.eventLine(name, data);
+      s.deliverEvent(line);
+    }
+  }
+
+  /** Connected clients, in connection order. */
+  sessions(): QmpSession[] {
+    return [...this.live];
+  }
+
+  /** Stop listening, remove our socket files and disconnect every client. */
+  async close(): Promise<void> {
+    const servers = [...this.unix.map((u) => u.server), ...this.tcp];
+    const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    for (const s of [...this.live]) s.destroy();
+    await Promise.all(closing);
+    for (const u of this.unix) {
+      const st = await fsp.lstat(u.path).catch(() => null);
+      if (st && st.isSocket() && st.ino === u.ino) await fsp.unlink(u.path).catch(() => undefined);
+    }
+    this.unix.length = 0;
+    this.tcp.length = 0;
+  }
+}
+
+function listen(server: net.Server, socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Remove a leftover socket file; anything else at the path is left for listen() to fail on. */
+async function removeStaleSocket(target: string): Promise<void> {
+  const st = await fsp.lstat(target).catch(() => null);
+  if (st?.isSocket()) await fsp.unlink(target).catch(() => undefined);
+}
