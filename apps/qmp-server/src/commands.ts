@@ -10,7 +10,8 @@ import { QmpError, type QmpCommandDef, type QmpDispatcher } from '@plugboard/qmp
 import { runHmp } from './hmp.js';
 import type { MachineHost } from './host.js';
 
-export const QEMU_VERSION = { qemu: { micro: 22, minor: 2, major: 7 }, package: 'Plugboard 0.1.0' } as const;
+/** QAPI VersionInfo, members in schema order (the QMP writer gives QEMU's output order). */
+export const QEMU_VERSION = { qemu: { major: 7, minor: 2, micro: 22 }, package: 'Plugboard 0.1.0' } as const;
 
 /** Runs `fn`, turning qdev's errors into QMP errors with the same class and text. */
 function qemu<T>(fn: () => T): T {
@@ -28,7 +29,8 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
     { name: 'query-version', handler: () => QEMU_VERSION },
     {
       name: 'query-status',
-      handler: () => ({ status: m.runState, singlestep: false, running: m.runState === 'running' }),
+      // Members in QAPI schema order (StatusInfo): the writer reproduces QEMU's QDict order from it.
+      handler: () => ({ running: m.runState === 'running', singlestep: false, status: m.runState }),
     },
     { name: 'query-commands', handler: () => d.names().map((name) => ({ name })) },
     {

@@ -80,54 +80,46 @@ export function regionsOf(d: PCIDevice): PciMemoryRegion[] {
     const b = d.bars[i];
     if (!b || b.size === 0) continue;
     const address = d.barAddress(i);
-    if (b.type === 'io') out.push({ bar: i, size: b.size, address, type: 'io' });
-    else out.push({ prefetch: !!b.prefetch, mem_type_64: b.type === 'mem64', bar: i, size: b.size, address, type: 'memory' });
+    if (b.type === 'io') out.push({ bar: i, type: 'io', address, size: b.size });
+    else out.push({ bar: i, type: 'memory', address, size: b.size, prefetch: !!b.prefetch, mem_type_64: b.type === 'mem64' });
   }
   return out;
 }
 
+/**
+ * Members are inserted in QAPI schema order (qapi/pci.json); the QMP writer turns that
+ * into QEMU's QDict output order.
+ */
 function deviceInfo(root: PCIBus, d: PCIDevice): PciDeviceInfo {
   const c = d.config;
   const cls = c.get16(R.PCI_CLASS_DEVICE);
   const desc = PCI_CLASS_DESCRIPTIONS.get(cls);
-  const info: PciDeviceInfo = {
-    irq_pin: c.get8(R.PCI_INTERRUPT_PIN),
-    bus: d.pciBus.number,
-    qdev_id: d.id ?? '',
-    slot: d.slot,
-    class_info: desc === undefined ? { class: cls } : { class: cls, desc },
-    id: { device: c.get16(R.PCI_DEVICE_ID), vendor: c.get16(R.PCI_VENDOR_ID) },
-    function: d.fn,
-    regions: regionsOf(d),
-  };
   const header = c.get8(R.PCI_HEADER_TYPE) & 0x7f;
+  const pin = c.get8(R.PCI_INTERRUPT_PIN);
+  const id: PciDeviceInfo['id'] = { device: c.get16(R.PCI_DEVICE_ID), vendor: c.get16(R.PCI_VENDOR_ID) };
   if (header === R.PCI_HEADER_TYPE_NORMAL || header === 2) {
-    info.id = {
-      device: c.get16(R.PCI_DEVICE_ID),
-      'subsystem-vendor': c.get16(R.PCI_SUBSYSTEM_VENDOR_ID),
-      vendor: c.get16(R.PCI_VENDOR_ID),
-      subsystem: c.get16(R.PCI_SUBSYSTEM_ID),
-    };
+    id.subsystem = c.get16(R.PCI_SUBSYSTEM_ID);
+    id['subsystem-vendor'] = c.get16(R.PCI_SUBSYSTEM_VENDOR_ID);
   }
-  if (info.irq_pin !== 0) {
-    // Key order of QEMU's output: irq comes right after qdev_id.
-    const { slot, class_info, id, function: fn, regions } = info;
-    delete (info as Partial<PciDeviceInfo>).slot;
-    delete (info as Partial<PciDeviceInfo>).class_info;
-    delete (info as Partial<PciDeviceInfo>).id;
-    delete (info as Partial<PciDeviceInfo>).function;
-    delete (info as Partial<PciDeviceInfo>).regions;
-    Object.assign(info, { irq: c.get8(R.PCI_INTERRUPT_LINE), slot, class_info, id, function: fn, regions });
-  }
+  const info = {
+    bus: d.pciBus.number,
+    slot: d.slot,
+    function: d.fn,
+    class_info: desc === undefined ? { class: cls } : { desc, class: cls },
+    id,
+    ...(pin !== 0 ? { irq: c.get8(R.PCI_INTERRUPT_LINE) } : {}),
+    irq_pin: pin,
+    qdev_id: d.id ?? '',
+  } as PciDeviceInfo;
   if (header === R.PCI_HEADER_TYPE_BRIDGE && isBridgeDevice(d)) {
     const bridgeInfo: { bus: PciBusInfo; devices?: PciDeviceInfo[] } = {
       bus: {
-        prefetchable_range: swapRange(d.prefetchableRange()),
-        memory_range: swapRange(d.memoryRange()),
-        secondary: c.get8(R.PCI_SECONDARY_BUS),
-        io_range: swapRange(d.ioRange()),
         number: d.pciBus.number,
+        secondary: c.get8(R.PCI_SECONDARY_BUS),
         subordinate: c.get8(R.PCI_SUBORDINATE_BUS),
+        io_range: d.ioRange(),
+        memory_range: d.memoryRange(),
+        prefetchable_range: d.prefetchableRange(),
       },
     };
     const sec = c.get8(R.PCI_SECONDARY_BUS);
@@ -135,17 +127,10 @@ function deviceInfo(root: PCIBus, d: PCIDevice): PciDeviceInfo {
       const child = findBusNr(root, sec);
       if (child) bridgeInfo.devices = [...child.inDevfnOrder()].map((x) => deviceInfo(root, x));
     }
-    // pci_bridge sits between bus and qdev_id.
-    const rest = { ...info } as Record<string, unknown>;
-    const ordered: Record<string, unknown> = { irq_pin: rest.irq_pin, bus: rest.bus, pci_bridge: bridgeInfo };
-    for (const [k, v] of Object.entries(rest)) if (!(k in ordered)) ordered[k] = v;
-    return ordered as unknown as PciDeviceInfo;
+    info.pci_bridge = bridgeInfo;
   }
+  info.regions = regionsOf(d);
   return info;
-}
-
-function swapRange(r: { base: number; limit: number }): { limit: number; base: number } {
-  return { limit: r.limit, base: r.base };
 }
 
 /** query-pci for a list of root buses (one entry per host bridge). */
