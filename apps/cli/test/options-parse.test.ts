@@ -9,7 +9,7 @@ import {
   parseGlobalOpt,
   parseMachineOpt,
 } from '../src/options/parse.js';
-import { formatDiagnostic } from '../src/options/errors.js';
+import { formatDiagnostic, terminationMessage } from '../src/options/errors.js';
 
 /** stderr text of a thrown CliError, with warnings. */
 function stderrOf(fn: () => unknown): string {
@@ -257,6 +257,11 @@ describe('parseGlobalOpt', () => {
       "plugboard: -global foo.bar: warning: short-form boolean option 'foo.bar' deprecated\nPlease use foo.bar=on instead\n" +
         "plugboard: -global foo.bar: Invalid parameter 'foo.bar'\n",
     );
+    // `no` is a prefix even here (recorded from QEMU 7.2 in fixtures/qemu-7.2/cli.json).
+    expect(g('nosuch')).toBe(
+      "plugboard: -global nosuch: warning: short-form boolean option 'nosuch' deprecated\nPlease use such=off instead\n" +
+        "plugboard: -global nosuch: Invalid parameter 'such'\n",
+    );
     expect(g('driver=e1000')).toBe("plugboard: -global driver=e1000: options 'driver', 'property', and 'value' are required\n");
     expect(g('driver=e1000,property=x,value=1,bar=1')).toBe("plugboard: -global driver=e1000,property=x,value=1,bar=1: Invalid parameter 'bar'\n");
     expect(g('.bar=1')).toBe("plugboard: -global .bar=1: Invalid parameter '.bar'\n");
@@ -277,5 +282,12 @@ describe('parseGlobalOpt', () => {
         expect(c.format()).toBe('');
       }
     }
+  });
+});
+
+describe('terminationMessage', () => {
+  it('reads like QEMU on a signal', () => {
+    expect(formatDiagnostic(terminationMessage(15, { pid: 16351, name: 'node' }))).toBe('plugboard: terminating on signal 15 from pid 16351 (node)\n');
+    expect(formatDiagnostic(terminationMessage(2))).toBe('plugboard: terminating on signal 2\n');
   });
 });

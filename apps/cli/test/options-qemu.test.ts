@@ -121,6 +121,7 @@ const CASES: Array<[string[], () => unknown]> = [
   [['-device', '[1]'], devices('[1]')],
   [['-global', 'foo'], () => parseGlobalOpt('foo')],
   [['-global', 'foo.bar'], () => parseGlobalOpt('foo.bar')],
+  [['-global', 'nosuch'], () => parseGlobalOpt('nosuch')],
   [['-global', 'driver=e1000'], () => parseGlobalOpt('driver=e1000')],
   [['-global', 'driver=e1000,property=x,value=1,bar=1'], () => parseGlobalOpt('driver=e1000,property=x,value=1,bar=1')],
   [['-global', '.bar=1'], () => parseGlobalOpt('.bar=1')],

@@ -92,3 +92,11 @@ export const SIZE_HINT =
 
 /** The hint QEMU appends to a malformed id (util/qemu-option.c, id_wellformed). */
 export const ID_HINT = "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n";
+
+/**
+ * What QEMU prints on SIGTERM/SIGINT/SIGHUP before exiting 0 (softmmu/runstate.c):
+ * with the sender when known ("from pid 16351 (node)"), else the signal alone.
+ */
+export function terminationMessage(signo: number, sender?: { pid: number; name: string }): Diagnostic {
+  return { message: `terminating on signal ${signo}${sender ? ` from pid ${sender.pid} (${sender.name})` : ''}` };
+}
