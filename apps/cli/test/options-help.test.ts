@@ -37,7 +37,12 @@ describe('-h', () => {
     expect(help).toContain('\n-qmp-pretty dev like -qmp but uses pretty JSON formatting\n');
     expect(help).toContain("\n-S              freeze CPU at startup (use 'c' to start execution)\n");
     expect(help).toContain('\n\nDebug/Expert options:\n-serial dev     redirect the serial port to char device \'dev\'\n');
-    expect(help).toContain('\n\nPlugboard options:\n--clock virtual|realtime[,scale=N]\n                virtual:');
+    expect(help).toContain('\n\nDisplay options:\n-display none\n                select display backend type\n');
+    expect(help).toContain(
+      '\n\nPlugboard options:\n--clock virtual|realtime[,scale=N]\n' +
+        '                virtual: time jumps to the next timer (default)\n' +
+        '                realtime: follows the wall clock, scaled by N\n',
+    );
     expect(help).toContain('\n--guest POLICY  behavior policy of the simulated guest OS\n');
     expect(help.endsWith('\n')).toBe(true);
     expect(help).not.toContain('\n\n\n');

@@ -30,9 +30,13 @@ export function formatVersion(v: VersionInfo = {}): string {
 interface HelpEntry {
   usage: string[];
   desc?: string[];
+  /** False keeps a short usage on its own line (QEMU's `-display none`). */
+  inline: boolean;
 }
 
-const e = (usage: string | string[], ...desc: string[]): HelpEntry => ({ usage: Array.isArray(usage) ? usage : [usage], desc });
+/** A usage given as an array is never joined with its description. */
+const e = (usage: string | string[], ...desc: string[]): HelpEntry =>
+  Array.isArray(usage) ? { usage, desc, inline: false } : { usage: [usage], desc, inline: true };
 
 /** Sections of `-h`, QEMU's headings, only what Plugboard implements. */
 const HELP: Array<[string, HelpEntry[]]> = [
@@ -67,7 +71,7 @@ const HELP: Array<[string, HelpEntry[]]> = [
       "use '-device driver,help' to print all possible properties"),
     e('-name string1[,process=string2]', 'set the name of the guest'),
   ]],
-  ['Display options', [e('-display none', 'select display backend type')]],
+  ['Display options', [e(['-display none'], 'select display backend type')]],
   ['Character device options', [
     e('-chardev help'),
     e('-chardev null,id=id'),
@@ -87,14 +91,14 @@ const HELP: Array<[string, HelpEntry[]]> = [
     e('-nodefaults', "don't create default devices"),
     e('-plugin [file=]<name|path>[,<argname>=<argvalue>]', 'load a Plugboard plugin (npm package or module path)'),
   ]],
-  ['Plugboard options', PLUGBOARD_OPTIONS.map((o) => e(o.usage, o.help))],
+  ['Plugboard options', PLUGBOARD_OPTIONS.map((o) => e(o.usage, ...o.help.split('\n')))],
 ];
 
 /** QEMU's column rule: a short usage shares its line with the description. */
 function formatEntry(h: HelpEntry): string {
   const desc = h.desc ?? [];
   const lines: string[] = [];
-  if (h.usage.length === 1 && h.usage[0]!.length < 16 && desc.length > 0) {
+  if (h.inline && h.usage[0]!.length < 16 && desc.length > 0) {
     lines.push(h.usage[0]!.padEnd(16) + desc[0]);
     lines.push(...desc.slice(1).map((d) => ' '.repeat(16) + d));
   } else {

@@ -137,7 +137,7 @@ export const PLUGBOARD_OPTIONS: readonly PlugboardOptionDef[] = [
     name: 'clock',
     hasArg: true,
     usage: '--clock virtual|realtime[,scale=N]',
-    help: 'virtual: time jumps to the next timer (default); realtime: follows the wall clock, scaled by N',
+    help: 'virtual: time jumps to the next timer (default)\nrealtime: follows the wall clock, scaled by N',
   },
   { name: 'guest', hasArg: true, usage: '--guest POLICY', help: 'behavior policy of the simulated guest OS' },
   { name: 'trace', hasArg: true, usage: '--trace FILE', help: 'write guest-visible accesses as JSON lines to FILE' },
