@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { QmpError, type QmpErrorClass } from './errors.js';
-import { JsonStreamer } from './json-streamer.js';
+import { JsonStreamer, type JsonLimits } from './json-streamer.js';
 import { toQmpJson } from './json-writer.js';
 
 export interface QmpGreeting {
@@ -26,7 +26,19 @@ export interface QmpConnectOptions {
   timeoutMs?: number;
   /** Run qmp_capabilities right away, optionally enabling these capabilities. */
   negotiate?: boolean | string[];
+  /** Limits for parsing what the server sends (default: CLIENT_JSON_LIMITS). */
+  limits?: Partial<JsonLimits>;
 }
+
+/**
+ * A server's replies are trusted to be well-formed but may be far larger than
+ * QEMU accepts as input (a reply echoing a 64 MiB string grows with escaping).
+ */
+export const CLIENT_JSON_LIMITS: Readonly<JsonLimits> = Object.freeze({
+  maxTokenSize: 1024 * 1024 * 1024,
+  maxTokenCount: 64 * 1024 * 1024,
+  maxNesting: 64 * 1024,
+});
 
 interface Pending {
   id: unknown;
@@ -51,10 +63,15 @@ export class QmpClient extends EventEmitter {
   private closed = false;
   private greetingWaiter: { resolve(g: QmpGreeting): void; reject(e: Error): void } | null = null;
 
-  private constructor(private readonly stream: Duplex) {
+  private constructor(
+    private readonly stream: Duplex,
+    limits: Partial<JsonLimits> = {},
+  ) {
     super();
     // A server never sends malformed JSON; if one did, the bad message is skipped.
-    this.streamer = new JsonStreamer((item) => item.error === undefined && this.onItem(item.value));
+    this.streamer = new JsonStreamer((item) => item.error === undefined && this.onItem(item.value), {
+      limits: { ...CLIENT_JSON_LIMITS, ...limits },
+    });
     stream.on('data', (chunk: Buffer) => this.streamer.feed(chunk));
     stream.on('error', () => this.onClose());
     stream.on('close', () => this.onClose());
@@ -65,7 +82,7 @@ export class QmpClient extends EventEmitter {
   static async connect(target: QmpTarget, opts: QmpConnectOptions = {}): Promise<QmpClient> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const stream = typeof target === 'string' || !('pipe' in target) ? await openSocket(target as string | { host?: string; port: number }, timeoutMs) : target;
-    const client = new QmpClient(stream);
+    const client = new QmpClient(stream, opts.limits);
     await client.waitGreeting(timeoutMs);
     if (opts.negotiate) await client.negotiate(Array.isArray(opts.negotiate) ? opts.negotiate : []);
     return client;

@@ -171,14 +171,14 @@ export class QmpDispatcher {
     if (!execKey) return fail("QMP input lacks member 'execute'");
 
     const oob = !hasOwn(req, 'execute');
-    const name = (oob ? req['exec-oob'] : req.execute) as string;
+    const name = req[execKey] as string;
     const cmd = s.negotiated || name === QMP_CAPABILITIES ? this.commands.get(name) : undefined;
     if (!cmd) return fail(`The command ${name} has not been found`, 'CommandNotFound');
     if (oob && !cmd.allowOob) return fail(`The command ${name} does not support OOB`);
     if (!cmd.allowPreconfig && !this.machineReady()) {
       return fail(`The command '${name}' is permitted only after machine initialization has completed`);
     }
-    const args = (req.arguments as Record<string, unknown> | undefined) ?? (Object.create(null) as Record<string, unknown>);
+    const args = hasOwn(req, 'arguments') ? (req.arguments as Record<string, unknown>) : {};
     if (!cmd.allowExtraArgs) {
       const bad = checkArguments(args, cmd.args);
       if (bad !== null) return fail(bad);

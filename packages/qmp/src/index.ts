@@ -42,6 +42,7 @@ export {
 } from './server.js';
 export {
   QmpClient,
+  CLIENT_JSON_LIMITS,
   type QmpTarget,
   type QmpConnectOptions,
   type QmpGreeting,

@@ -46,6 +46,9 @@ const ASCII_CONTROL_LAST = 0x1f;
 const STRING_BYTE_FIRST = 0x20;
 /** 0xFE and 0xFF are never valid UTF-8; strings reject them like control characters. */
 const STRING_BYTE_LAST = 0xfd;
+const QUOTE_DOUBLE = 0x22;
+const QUOTE_SINGLE = 0x27;
+const BACKSLASH = 0x5c;
 
 const c = (ch: string): number => ch.charCodeAt(0);
 
@@ -175,6 +178,19 @@ export class JsonLexer {
     let tokStart = 0;
     const n = chunk.length;
     for (let i = 0; i < n; i++) {
+      if (state === LexState.DqString || state === LexState.SqString) {
+        // Fast path through string bodies: same transitions as the table
+        // (plain bytes stay in the string), stopping at anything special and
+        // before the byte that would take the token past the size limit.
+        const quote = state === LexState.DqString ? QUOTE_DOUBLE : QUOTE_SINGLE;
+        const stop = Math.min(n, tokStart + max - this.partsLength);
+        while (i < stop) {
+          const b = chunk[i]!;
+          if (b === quote || b === BACKSLASH || b < STRING_BYTE_FIRST || b > STRING_BYTE_LAST) break;
+          i++;
+        }
+        if (i >= n) break;
+      }
       const byte = chunk[i]!;
       for (;;) {
         const cell = TABLE[state * BYTE_VALUES + byte]!;
@@ -222,7 +238,7 @@ export class JsonLexer {
     }
     if (state !== LexState.Start && state !== LexState.Recovery && tokStart < n) {
       const tail = chunk.subarray(tokStart, n);
-      // Keep our own copy only when the caller may reuse its buffer.
+      // Copied: the caller may reuse its buffer once feed() returns.
       this.parts.push(Buffer.from(tail));
       this.partsLength += tail.length;
     }

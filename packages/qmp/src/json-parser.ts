@@ -25,6 +25,8 @@ interface Frame {
   key: string;
 }
 
+const PROTO_KEY = '__proto__';
+
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
 
 /** Incremental parser for one message at a time. */
@@ -82,7 +84,7 @@ export class PushParser {
     // A value is expected (possibly as an object key; QEMU parses any value there).
     switch (type) {
       case Tok.LCurly:
-        this.stack.push({ container: Object.create(null) as Record<string, unknown>, expect: Expect.ObjectFirst, key: '' });
+        this.stack.push({ container: {}, expect: Expect.ObjectFirst, key: '' });
         return;
       case Tok.LSquare:
         this.stack.push({ container: [], expect: Expect.ArrayFirst, key: '' });
@@ -133,7 +135,9 @@ export class PushParser {
     }
     const obj = top.container;
     if (Object.prototype.hasOwnProperty.call(obj, top.key)) return this.fail('duplicate key');
-    obj[top.key] = value;
+    // "__proto__" must become an ordinary member, as with JSON.parse, not a prototype change.
+    if (top.key === PROTO_KEY) Object.defineProperty(obj, PROTO_KEY, { value, enumerable: true, writable: true, configurable: true });
+    else obj[top.key] = value;
     noteKeyInsertion(obj, top.key);
     if (isFloat && Number.isInteger(value)) markFloat(obj, top.key);
     top.expect = Expect.ObjectSep;

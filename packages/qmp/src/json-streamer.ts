@@ -41,11 +41,11 @@ export interface JsonStreamerOptions {
 /**
  * Incremental JSON splitter/parser reproducing QEMU's lexer, streamer and
  * parser: same message boundaries, same error texts, same recovery. Values
- * are plain JS: objects have a null prototype, integers that do not fit a
+ * are plain JS (like JSON.parse, "__proto__" is an ordinary member), integers that do not fit a
  * double exactly are bigints (int64/uint64 range), larger ones doubles (as in
  * QEMU); see isJsonFloat() for telling `1.0` from `1`.
  */
-export class JsonStreamer implements TokenSink {
+export class JsonStreamer {
   private readonly lexer: JsonLexer;
   private readonly parser = new PushParser();
   private readonly limits: JsonLimits;
@@ -59,7 +59,12 @@ export class JsonStreamer implements TokenSink {
     options: JsonStreamerOptions = {},
   ) {
     this.limits = { ...QEMU_JSON_LIMITS, ...options.limits };
-    this.lexer = new JsonLexer(this, this.limits.maxTokenSize);
+    const sink: TokenSink = {
+      token: (type, text) => this.token(type, text),
+      error: (text) => this.lexError(text),
+      oversized: (length) => this.oversized(length),
+    };
+    this.lexer = new JsonLexer(sink, this.limits.maxTokenSize);
   }
 
   /** Feed bytes (strings are encoded as UTF-8). Items are delivered synchronously. */
@@ -103,8 +108,8 @@ export class JsonStreamer implements TokenSink {
     return 'error' in r ? { error: JSON_PARSE_ERROR_PREFIX + r.error } : { value: r.value };
   }
 
-  /** @internal lexer callback */
-  token(type: Tok, text: Uint8Array): void {
+  /** A complete token from the lexer. */
+  private token(type: Tok, text: Uint8Array): void {
     switch (type) {
       case Tok.LCurly:
         this.braces++;
@@ -141,13 +146,13 @@ export class JsonStreamer implements TokenSink {
     return true;
   }
 
-  /** @internal lexer callback: a lexical error discards the message. */
-  error(text: Uint8Array): void {
+  /** A lexical error discards the message. */
+  private lexError(text: Uint8Array): void {
     this.failMessage(`${JSON_PARSE_ERROR_PREFIX}stray '${cStringToText(text)}'`);
   }
 
-  /** @internal lexer callback: a single token outgrew the limit. */
-  oversized(length: number): void {
+  /** A single token outgrew the limit. */
+  private oversized(length: number): void {
     if (!this.checkLimits(length)) throw new Error('unreachable: oversized token within limits');
   }
 }

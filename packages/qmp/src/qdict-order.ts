@@ -18,27 +18,10 @@ const HASH_INCREMENT = 12345;
 const SHIFT_STEP = 5;
 const SHIFT_MODULUS = 24;
 
-/** QDict bucket of a key. */
+/** QDict bucket of a key (the hash runs over the bytes QEMU holds: modified UTF-8). */
 export function qdictBucket(key: string): number {
-  let bytes: ArrayLike<number>;
-  let len = key.length;
-  let ascii = true;
-  for (let i = 0; i < len; i++) {
-    const c = key.charCodeAt(i);
-    if (c === 0 || c >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) {
-    let value = Math.imul(HASH_SEED_PER_BYTE, len) >>> 0;
-    for (let i = 0; i < len; i++) {
-      value = (value + ((key.charCodeAt(i) << ((i * SHIFT_STEP) % SHIFT_MODULUS)) >>> 0)) >>> 0;
-    }
-    return ((Math.imul(HASH_MULTIPLIER, value) + HASH_INCREMENT) >>> 0) % QDICT_BUCKETS;
-  }
-  bytes = qemuStringBytes(key);
-  len = bytes.length;
+  const bytes = qemuStringBytes(key);
+  const len = bytes.length;
   let value = Math.imul(HASH_SEED_PER_BYTE, len) >>> 0;
   for (let i = 0; i < len; i++) {
     value = (value + ((bytes[i]! << ((i * SHIFT_STEP) % SHIFT_MODULUS)) >>> 0)) >>> 0;

@@ -45,6 +45,9 @@ const USEC_PER_MSEC = 1000;
 const MSEC_PER_SEC = 1000;
 /** sun_path is 108 bytes on Linux, including the terminating NUL. */
 const UNIX_PATH_MAX = 107;
+/** fs.mkdtemp() appends six characters. */
+const MKDTEMP_SUFFIX = 6;
+const STAGED_NAME = 's';
 
 /** Wall clock with microseconds. */
 export function wallClock(): QmpTimestamp {
@@ -101,19 +104,21 @@ export class QmpServer extends EventEmitter {
 
   /**
    * Listen on a unix socket. A stale socket file at `path` is replaced (QEMU
-   * unlinks it too). The socket is bound in a private directory, given `mode`
-   * and then moved into place, so no client can connect before the mode is set.
+   * unlinks it too); any other kind of file makes this fail (EADDRINUSE).
+   * The socket is bound in a private directory, given `mode` (default 0600;
+   * QEMU just leaves the umask's mode) and then moved into place, so no
+   * client can connect before the mode is set.
    */
   async listenUnix(socketPath: string, opts: { mode?: number } = {}): Promise<void> {
     const mode = opts.mode ?? DEFAULT_UNIX_SOCKET_MODE;
     const target = path.resolve(socketPath);
     await removeStaleSocket(target);
     const server = this.makeListener('unix');
-    const staging = path.join(path.dirname(target), `.qmp-${process.pid}-${this.nextId}-XXXXXX`);
-    const useStaging = Buffer.byteLength(staging) + 2 <= UNIX_PATH_MAX;
+    const stagingPrefix = path.join(path.dirname(target), '.qmp-');
+    const useStaging = Buffer.byteLength(stagingPrefix) + MKDTEMP_SUFFIX + STAGED_NAME.length + 1 <= UNIX_PATH_MAX;
     if (useStaging) {
-      const dir = await fsp.mkdtemp(staging.slice(0, -'XXXXXX'.length));
-      const temp = path.join(dir, 's');
+      const dir = await fsp.mkdtemp(stagingPrefix); // mode 0700: nobody else can connect meanwhile
+      const temp = path.join(dir, STAGED_NAME);
       try {
         await listen(server, temp);
         await fsp.chmod(temp, mode);
@@ -122,6 +127,7 @@ export class QmpServer extends EventEmitter {
         await fsp.rm(dir, { recursive: true, force: true });
       }
     } else {
+      // Too long a path to stage: bind in place and set the mode right after.
       await listen(server, target);
       await fsp.chmod(target, mode);
     }
@@ -224,8 +230,11 @@ function listen(server: net.Server, socketPath: string): Promise<void> {
   });
 }
 
-/** Remove a leftover socket file; anything else at the path is left for listen() to fail on. */
+/** Remove a leftover socket file; refuse to replace anything else. */
 async function removeStaleSocket(target: string): Promise<void> {
   const st = await fsp.lstat(target).catch(() => null);
-  if (st?.isSocket()) await fsp.unlink(target).catch(() => undefined);
+  if (!st) return;
+  // QEMU unlinks whatever is there; we only replace sockets, not files someone may want.
+  if (!st.isSocket()) throw Object.assign(new Error(`listen EADDRINUSE: ${target} exists and is not a socket`), { code: 'EADDRINUSE' });
+  await fsp.unlink(target).catch(() => undefined);
 }

@@ -60,6 +60,7 @@ export class QmpSession extends EventEmitter {
   private readonly eventLine: QmpSessionInit['eventLine'];
   private readonly queue: JsonStreamItem[] = [];
   private busy = false;
+  private pumpScheduled = false;
   private paused = false;
   private negotiatedFlag = false;
   private oobFlag = false;
@@ -161,7 +162,15 @@ export class QmpSession extends EventEmitter {
     }
     this.queue.push(item);
     this.updateFlow();
-    this.pump();
+    // In-band requests start once the current chunk is parsed, so that an
+    // exec-oob later in the same chunk overtakes them, as OOB is meant to.
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      queueMicrotask(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
   }
 
   private pump(): void {
