@@ -19,7 +19,7 @@ export type Informational =
   | { kind: 'help' }
   | { kind: 'machine-help' }
   | { kind: 'device-help' }
-  | { kind: 'device-driver-help'; driver: string };
+  | { kind: 'device-driver-help'; driver: string; location: string };
 
 export interface CliPlan {
   machine: PlugboardServerOptions & { deviceLocations: string[] };
@@ -67,7 +67,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       case 'device': {
         const d: DeviceOpt = parseDeviceOpt(arg, { location, ctx });
         if (d.kind === 'list-help') informational ??= { kind: 'device-help' };
-        else if (d.kind === 'driver-help') informational ??= { kind: 'device-driver-help', driver: d.driver };
+        else if (d.kind === 'driver-help') informational ??= { kind: 'device-driver-help', driver: d.driver, location };
         else {
           const opts: Record<string, unknown> = { driver: d.driver };
           if (d.id !== undefined) opts.id = d.id;

@@ -23,3 +23,18 @@ describe('CLI errors equal QEMU 7.2 (fixtures/qemu-7.2/cli.json)', () => {
     });
   }
 });
+
+describe('-device DRIVER,help equals QEMU 7.2', () => {
+  for (const c of cases.filter((x) => x.argv[0] === 'qemu-system-x86_64' && x.argv[1] === '-device' && /,help$/.test(x.argv[2] ?? ''))) {
+    it(c.argv.slice(1).join(' '), () => {
+      const r = spawnSync(process.execPath, [CLI, ...c.argv.slice(1)], { encoding: 'utf8', timeout: 10_000 });
+      expect(r.stdout).toBe(c.stdout);
+      expect(r.status).toBe(0);
+    });
+  }
+  it('an unknown driver is reported with its location, exit 0', () => {
+    const r = spawnSync(process.execPath, [CLI, '-device', 'foo,help'], { encoding: 'utf8' });
+    expect(r.stderr).toBe("plugboard: -device foo,help: Device 'foo' not found\n");
+    expect(r.status).toBe(0);
+  });
+});

@@ -66,6 +66,21 @@ describe('QMP over a unix socket', () => {
     });
   }
 
+  it('device-list-properties of every catalog type equals QEMU 7.2 byte for byte', async () => {
+    const f = fixture('pc-nodefaults');
+    const { qmp } = await boot(['-M', 'pc', '-S', '-nodefaults', '-display', 'none']);
+    await qmp.line();
+    await qmp.cmd({ execute: 'qmp_capabilities' });
+    let n = 0;
+    for (const ex of f.exchanges) {
+      if (ex.send?.execute !== 'device-list-properties' || !ex.raw) continue;
+      if (ex.send.arguments.typename === 'pc-dimm') continue; // memory hotplug comes with the sPAPR/DIMM work
+      expect(await qmp.cmd(ex.send)).toBe(ex.raw[0]);
+      n++;
+    }
+    expect(n).toBe(13);
+  });
+
   it('two clients: garbage on one does not disturb the other; events reach both', async () => {
     const { pb, qmp: a } = await boot(['-M', 'pc', '-S', '-nodefaults', '-display', 'none']);
     const b = await RawQmp.connect(pb.sock);

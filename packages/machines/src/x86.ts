@@ -36,6 +36,10 @@ function addHost(m: X86Machine, hostType: string, name: string, busName: string,
   const host = m.newDevice(hostType) as PCIHostBridge;
   m.addChild(name, host);
   host.createRootBus(busName, express);
+  // Interrupt fabric: MSI writes and INTx pins reach the guest through its view (the
+  // LAPIC/IOAPIC are not modelled; the guest sees the vector / the PIRQ pin).
+  host.rootBus.msiSink = { msi: (_dev, address, data) => m.guestView.raise({ kind: 'msi', line: data & 0xff, data: { address, data } }) };
+  host.rootBus.intxSink = { intx: (_dev, pin, level) => m.guestView.raise({ kind: 'intx', line: pin, level }) };
   host.realize(m.sysbus);
   host.rootBus.realized = true;
   m.host = host;

@@ -29,6 +29,10 @@ export function msixInit(dev: PCIDevice, offset: number, vectors: number, tableB
   c.set32(offset + R.PCI_MSIX_TABLE, (tableOffset | tableBar) >>> 0);
   c.set32(offset + R.PCI_MSIX_PBA, (pbaOffset | pbaBar) >>> 0);
   c.setMask16(c.wmask, offset + R.PCI_MSIX_FLAGS, R.PCI_MSIX_FLAGS_ENABLE | R.PCI_MSIX_FLAGS_MASKALL);
+  // Table entries start masked (hw/pci/msix.c msix_mask_all); the BAR serves table and PBA.
+  dev.msixTable = new Uint8Array(vectors * R.PCI_MSIX_ENTRY_SIZE);
+  for (let v = 0; v < vectors; v++) dev.msixTable[v * R.PCI_MSIX_ENTRY_SIZE + 12] = 1;
+  dev.msixLayout = { vectors, tableBar, tableOffset, pbaBar, pbaOffset };
 }
 
 /** Power management capability (PMC version 3, D0 only; state bits writable). */

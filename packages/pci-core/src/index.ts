@@ -2,7 +2,7 @@ export * as regs from './regs.js';
 export { ConfigSpace } from './config-space.js';
 export {
   PCIDevice, PCI_BAR_UNMAPPED, disableBaseLimit, pciDeviceProperties,
-  type BarDef, type BarType, type PciIdentity, type PciClassHooks,
+  type BarDef, type BarType, type PciIdentity, type PciClassHooks, type PciFunctionModel, type PciInterruptSink,
 } from './pci-device.js';
 export { PCIBus, TYPE_PCI_BUS, TYPE_PCIE_BUS, type IntxSink } from './pci-bus.js';
 export { PCIBridge, type BridgeRange } from './bridge.js';

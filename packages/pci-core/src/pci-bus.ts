@@ -3,7 +3,7 @@
  * (hw/pci/pci.c, hw/pci/pci_bus.h).
  */
 import { Bus, type Device } from '@plugboard/qdev';
-import type { PCIDevice } from './pci-device.js';
+import type { PCIDevice, PciInterruptSink } from './pci-device.js';
 import { PCI_HEADER_TYPE_MULTI_FUNCTION, PCI_SECONDARY_BUS, PCI_DEVFN, PCI_FUNC, PCI_HEADER_TYPE } from './regs.js';
 import { formatQtreePciLines } from './info-pci.js';
 
@@ -26,6 +26,8 @@ export class PCIBus extends Bus {
   /** For root buses: the bus number (0 for the main root). */
   rootBusNumber = 0;
   intxSink: IntxSink | undefined;
+  /** Root buses: where MSI writes land (the machine wires it to the guest view). */
+  msiSink: PciInterruptSink | undefined;
 
   constructor(name: string, opts: { express: boolean; root: boolean }) {
     super(name, opts.express ? [TYPE_PCIE_BUS, TYPE_PCI_BUS, 'bus'] : [TYPE_PCI_BUS, 'bus']);

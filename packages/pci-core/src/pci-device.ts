@@ -51,6 +51,30 @@ export type PciClassHooks = {
 
 export const PCI_BAR_UNMAPPED = -1;
 
+/**
+ * Behaviour attached to a function by a backend (through a type extension): live
+ * registers in config space, reset values, realize/unrealize work. Hooks run in
+ * attachment order; a `configRead` returning a number overrides the stored bytes.
+ */
+export interface PciFunctionModel {
+  /** After capabilities exist and the function sits on its bus (before the hotplug plug). */
+  realize?(dev: PCIDevice): void;
+  unrealize?(dev: PCIDevice): void;
+  /** After the generic device reset. */
+  reset?(dev: PCIDevice): void;
+  /** Before the stored bytes are returned: refresh live registers, or return a value. */
+  configRead?(dev: PCIDevice, off: number, len: number): number | void;
+  /** Replaces the default masked write when it returns true. */
+  configWrite?(dev: PCIDevice, off: number, value: number, len: number): boolean | void;
+  /** After the (default or replaced) write, with the bytes before it. */
+  afterConfigWrite?(dev: PCIDevice, off: number, value: number, len: number, before: Uint8Array): void;
+}
+
+/** Where a function's MSI/MSI-X writes and INTx changes go (the machine's interrupt fabric). */
+export interface PciInterruptSink {
+  msi(dev: PCIDevice, address: bigint, data: number): void;
+}
+
 const UINT32_MAX = 0xffffffff;
 
 export class PCIDevice extends Device {
@@ -66,6 +90,12 @@ export class PCIDevice extends Device {
   readonly caps = new Map<number, number>();
   readonly extCaps = new Map<number, number>();
   private lastExtCap = 0;
+  /** Backend behaviour attached through type extensions. */
+  readonly models: PciFunctionModel[] = [];
+
+  attachModel(m: PciFunctionModel): void {
+    this.models.push(m);
+  }
 
   constructor(type: TypeImpl, machine: Machine) {
     super(type, machine);
@@ -114,12 +144,14 @@ export class PCIDevice extends Device {
     this.hooks.capabilities?.(this);
     bus.place(this);
     this.realizeModel();
+    for (const m of this.models) m.realize?.(this);
   }
 
   /** For subclasses: model-specific realize after config space and slot exist. */
   protected realizeModel(): void {}
 
   protected override onUnrealize(): void {
+    for (const m of this.models) m.unrealize?.(this);
     this.unrealizeModel();
     this.hooks.unrealize?.(this);
     this.pciBus?.unplace(this);
@@ -330,12 +362,20 @@ export class PCIDevice extends Device {
 
   /** Override points for models with live registers (slot status, SHPC window...). */
   protected readConfigHook(off: number, len: number): number {
+    for (const m of this.models) {
+      const v = m.configRead?.(this, off, len);
+      if (typeof v === 'number') return v;
+    }
     return this.config.read(off, len);
   }
 
   protected writeConfigHook(off: number, value: number, len: number): void {
     const before = this.config.get16(R.PCI_COMMAND);
-    this.config.write(off, value, len);
+    const snapshot = this.models.length ? this.config.data.slice() : this.config.data;
+    let handled = false;
+    for (const m of this.models) if (!handled && m.configWrite?.(this, off, value, len)) handled = true;
+    if (!handled) this.config.write(off, value, len);
+    for (const m of this.models) m.afterConfigWrite?.(this, off, value, len, snapshot);
     const after = this.config.get16(R.PCI_COMMAND);
     if (before !== after) this.commandChanged(before, after);
     if (this.isBridge && rangesOverlap(off, len, R.PCI_BRIDGE_CONTROL, 2)) {
@@ -367,6 +407,74 @@ export class PCIDevice extends Device {
     this.pciBus.intx(this, level);
   }
 
+  // ---- message signalled interrupts ----------------------------------------------------------
+
+  /** The host bridge's interrupt sink, found through the root bus. */
+  get interruptSink(): PciInterruptSink | undefined {
+    let bus: PCIBus = this.pciBus;
+    while (!bus.isRoot) bus = bus.bridge!.pciBus;
+    return bus.msiSink;
+  }
+
+  msiEnabled(): boolean {
+    const off = this.caps.get(R.PCI_CAP_ID_MSI);
+    return off !== undefined && (this.config.get16(off + R.PCI_MSI_FLAGS) & R.PCI_MSI_FLAGS_ENABLE) !== 0;
+  }
+
+  msixEnabled(): boolean {
+    const off = this.caps.get(R.PCI_CAP_ID_MSIX);
+    return off !== undefined && (this.config.get16(off + R.PCI_MSIX_FLAGS) & R.PCI_MSIX_FLAGS_ENABLE) !== 0;
+  }
+
+  /** msi_notify: address/data from the capability, vector added to the data (hw/pci/msi.c). */
+  msiNotify(vector: number): void {
+    const off = this.caps.get(R.PCI_CAP_ID_MSI);
+    if (off === undefined || !this.msiEnabled()) return;
+    const c = this.config;
+    const flags = c.get16(off + R.PCI_MSI_FLAGS);
+    const is64 = (flags & R.PCI_MSI_FLAGS_64BIT) !== 0;
+    const mask = flags & R.PCI_MSI_FLAGS_MASKBIT ? c.get32(off + (is64 ? R.PCI_MSI_MASK_64 : R.PCI_MSI_MASK_32)) : 0;
+    if (mask & (1 << vector)) return;
+    const address = BigInt(c.get32(off + R.PCI_MSI_ADDRESS_LO)) | (is64 ? BigInt(c.get32(off + R.PCI_MSI_ADDRESS_HI)) << 32n : 0n);
+    const data = (c.get16(off + (is64 ? R.PCI_MSI_DATA_64 : R.PCI_MSI_DATA_32)) | vector) >>> 0;
+    this.interruptSink?.msi(this, address, data);
+  }
+
+  /** MSI-X table (16 bytes per vector) and where it sits in BAR space. */
+  msixTable: Uint8Array | undefined;
+  msixLayout: { vectors: number; tableBar: number; tableOffset: number; pbaBar: number; pbaOffset: number } | undefined;
+
+  /** BAR memory reads as the guest sees them: the MSI-X table and PBA, else 0. */
+  barRead(bar: number, offset: number, size: number): number {
+    const l = this.msixLayout;
+    if (l && this.msixTable && bar === l.tableBar && offset >= l.tableOffset && offset < l.tableOffset + this.msixTable.length) {
+      const o = offset - l.tableOffset;
+      let v = 0;
+      for (let i = 0; i < Math.min(size, 4); i++) v |= (this.msixTable[o + i] ?? 0) << (8 * i);
+      return v >>> 0;
+    }
+    return 0;
+  }
+
+  barWrite(bar: number, offset: number, value: number, size: number): void {
+    const l = this.msixLayout;
+    if (l && this.msixTable && bar === l.tableBar && offset >= l.tableOffset && offset < l.tableOffset + this.msixTable.length) {
+      const o = offset - l.tableOffset;
+      for (let i = 0; i < Math.min(size, 4); i++) this.msixTable[o + i] = (value >>> (8 * i)) & 0xff;
+    }
+  }
+
+  /** msix_notify: the table entry's address/data unless masked (hw/pci/msix.c). */
+  msixNotify(vector: number): void {
+    const off = this.caps.get(R.PCI_CAP_ID_MSIX);
+    if (off === undefined || !this.msixEnabled() || !this.msixTable) return;
+    if (this.config.get16(off + R.PCI_MSIX_FLAGS) & R.PCI_MSIX_FLAGS_MASKALL) return;
+    const t = new DataView(this.msixTable.buffer, this.msixTable.byteOffset + vector * R.PCI_MSIX_ENTRY_SIZE, R.PCI_MSIX_ENTRY_SIZE);
+    if (t.getUint32(12, true) & 1) return; // vector control: masked
+    const address = BigInt(t.getUint32(0, true)) | (BigInt(t.getUint32(4, true)) << 32n);
+    this.interruptSink?.msi(this, address, t.getUint32(8, true));
+  }
+
   // ---- reset -------------------------------------------------------------------------------------
 
   /** pci_do_device_reset: command, status errors, BARs, ROM, interrupt line, bridge numbers. */
@@ -387,6 +495,7 @@ export class PCIDevice extends Device {
     }
     if (this.isBridge) this.resetBridge();
     this.resetModel();
+    for (const m of this.models) m.reset?.(this);
   }
 
   /** pci_bridge_reset, then the port's own disable_base_limit where it has one. */

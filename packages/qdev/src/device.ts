@@ -14,6 +14,13 @@ export interface HotplugHandler {
   plug?(dev: Device): void;
   unplugRequest?(dev: Device): void;
   unplug?(dev: Device): void;
+  /**
+   * `x-query-hotplug` (spec/pcie-slot.md §8): the HotplugInfo of the slot `dev` sits in,
+   * members in QAPI schema order. Handlers without it are "not supported" there.
+   */
+  queryHotplug?(dev: Device): Record<string, unknown>;
+  /** Presses the attention button of the slot holding `dev` (the old `pcie_abp` command). */
+  pressAttentionButton?(dev: Device): void;
 }
 
 export class Device extends QObject {
@@ -37,6 +44,7 @@ export class Device extends QObject {
     this.type = type;
     this.machine = machine;
     for (const p of type.properties) {
+      if (p.child) continue;
       this.values.set(p.name, p.default);
       this.defineProperty({ name: p.name, type: p.kind.qomType, get: () => p.kind.toJson(this.values.get(p.name) as never) });
     }

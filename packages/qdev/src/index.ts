@@ -7,7 +7,7 @@ export {
   refProp, enumProp, onOffAutoProp, pciDevfnProp, linkProp, parsePropValue, parseBoolText, parseIntText, optsString,
   type PropKind, type PropertyDef, type PropValue,
 } from './properties.js';
-export { TypeRegistry, TypeImpl, DEVICE_CATEGORY_NAMES, type TypeDef, type DeviceCategory } from './types.js';
+export { TypeRegistry, TypeImpl, DEVICE_CATEGORY_NAMES, type TypeDef, type DeviceCategory, type TypeExtension } from './types.js';
 export { Device, Bus, type HotplugHandler } from './device.js';
 export { Machine, type MachineInit, type RunState, type ResetHook } from './machine.js';
 export {

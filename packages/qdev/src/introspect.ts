@@ -45,12 +45,15 @@ export function deviceListProperties(registry: TypeRegistry, typename: string): 
   if (!t) throw deviceNotFound(typename);
   if (!t.isA('device')) throw new QemuError("Parameter 'typename' expects device");
   if (t.abstract) throw new QemuError("Parameter 'typename' expects non-abstract device");
-  return t.properties
+  const order = t.classData.propertyListOrder as string[] | undefined;
+  const props = order ? [...t.properties].sort((a, b) => rank(order, a.name) - rank(order, b.name)) : [...t.properties].reverse();
+  return props
     .filter((p) => !HIDDEN_DEVICE_PROPS.has(p.name))
     .map((p) => {
       const info: PropertyInfo = { name: p.name, type: p.kind.qomType };
       if (p.description !== undefined) info.description = p.description;
-      if (p.default !== undefined) info['default-value'] = p.kind.toJson(p.default as never);
+      // A NULL string default has no "default-value" (qdev_prop_set_default skips it).
+      if (p.default !== undefined && p.default !== null) info['default-value'] = p.kind.toJson(p.default as never);
       return info;
     });
 }
@@ -66,13 +69,18 @@ function printBus(bus: Bus, indent: number, out: string[]): void {
   const pad = ' '.repeat(indent);
   out.push(`${pad}bus: ${bus.name}`);
   out.push(`${pad}  type ${bus.busType}`);
-  for (const d of bus.children()) printDev(d, indent + 2, out);
+  for (const d of [...bus.children()].reverse()) printDev(d, indent + 2, out);
 }
 
 function printDev(dev: Device, indent: number, out: string[]): void {
   const pad = ' '.repeat(indent);
   out.push(`${pad}dev: ${dev.typeName}, id "${dev.id ?? ''}"`);
-  for (const p of dev.type.properties) out.push(`${pad}  ${p.name} = ${p.kind.print(dev.prop(p.name) as never)}`);
+  for (const p of dev.type.properties) if (!p.child) out.push(`${pad}  ${p.name} = ${p.kind.print(dev.prop(p.name) as never)}`);
   if (dev.parentBus) for (const l of dev.parentBus.printDevice(dev)) out.push(`${pad}  ${l}`);
   for (const b of dev.childBuses) printBus(b, indent + 2, out);
+}
+
+function rank(order: string[], name: string): number {
+  const i = order.indexOf(name);
+  return i < 0 ? order.length : i;
 }

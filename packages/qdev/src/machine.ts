@@ -73,6 +73,7 @@ export class Machine extends QObject {
     const make = type.instantiate;
     const obj = make ? make(type, this) : new Device(type, this);
     if (!(obj instanceof Device)) throw new Error(`type '${typeName}' is not a device`);
+    for (const ext of this.registry.extensionsFor(type)) ext(obj);
     for (const g of this.globals) {
       if (!type.isA(g.driver)) continue;
       const def = type.property(g.property);

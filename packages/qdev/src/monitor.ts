@@ -76,6 +76,7 @@ export function deviceAdd(machine: Machine, rawOpts: Record<string, unknown>, ho
       if (NON_PROPERTY_KEYS.has(key)) continue;
       const def = type.property(key);
       if (!def) throw new QemuError(`Property '${type.name}.${key}' not found`);
+      if (def.child) throw new QemuError('Insufficient permission to perform this operation');
       dev.setProp(def, how.json ? parseJsonValue(type.name, def, value) : parsePropValue(type.name, def, value));
     }
     dev.realize(bus);

@@ -3,7 +3,7 @@
  * through exactly this, as a third party would.
  */
 import type { Machine } from './machine.js';
-import type { TypeDef, TypeRegistry } from './types.js';
+import type { TypeDef, TypeExtension, TypeRegistry } from './types.js';
 
 /** How a machine type is built; `options` carries `-machine` properties and globals. */
 export interface MachineCreateContext {
@@ -54,6 +54,8 @@ export interface Plugin {
   types?: TypeDef[];
   machines?: MachineTypeDef[];
   qmpCommands?: PluginCommand[];
+  /** Behaviour added to existing types (see TypeRegistry.extend). */
+  extensions?: Array<{ type: string; extend: TypeExtension }>;
   /** Guest drivers, typed by @plugboard/guest (opaque here). */
   guestDrivers?: unknown[];
   /** Called for every machine created while the plugin is loaded (wire handlers, resets...). */
@@ -78,6 +80,7 @@ export class PluginSet {
     if (this.plugins.some((p) => p.name === plugin.name)) return;
     this.plugins.push(plugin);
     if (plugin.types) this.registry.register(...plugin.types);
+    for (const e of plugin.extensions ?? []) this.registry.extend(e.type, e.extend);
     for (const m of plugin.machines ?? []) {
       if (this.machineTypes.some((x) => x.name === m.name)) throw new Error(`machine type '${m.name}' is already registered`);
       this.machineTypes.push(m);

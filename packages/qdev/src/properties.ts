@@ -28,6 +28,11 @@ export interface PropertyDef<T = unknown> {
   description?: string;
   /** Shown by device-list-properties / -device X,help but settable only before realize. */
   readOnly?: boolean;
+  /**
+   * A child object created by the device itself (virtio-pci's `virtio-backend`): listed by
+   * device-list-properties as `child<T>`, never settable, present in qom-list as the child.
+   */
+  child?: boolean;
 }
 
 /** A failed parse; `message` is QEMU's full error text. */

@@ -104,8 +104,25 @@ export class TypeImpl {
   }
 }
 
+/**
+ * Behaviour a plugin adds to instances of an existing type (and its subtypes): called for
+ * every new instance, before properties are set. This is how a hotplug backend gives
+ * catalog types (e.g. `pcie-slot`) their controller without owning the type.
+ */
+export type TypeExtension = (obj: QObject) => void;
+
 export class TypeRegistry {
   private readonly types = new Map<string, TypeImpl>();
+  private readonly extensions: Array<{ type: string; fn: TypeExtension }> = [];
+
+  extend(typeName: string, fn: TypeExtension): void {
+    this.extensions.push({ type: typeName, fn });
+  }
+
+  /** Extensions that apply to `type`, in registration order. */
+  extensionsFor(type: TypeImpl): TypeExtension[] {
+    return this.extensions.filter((e) => type.isA(e.type)).map((e) => e.fn);
+  }
   private readonly pending = new Map<string, TypeDef>();
   private readonly aliases = new Map<string, string>();
 

@@ -9,6 +9,7 @@ import { PCIDevice, pciDeviceProperties, type PciClassHooks, type PciIdentity } 
 import * as R from '../regs.js';
 import * as C from '../caps.js';
 import { qemuProperties } from './props.js';
+import { INERT_PROPERTIES } from './inert-properties.js';
 import { virtioTypes } from './virtio.js';
 
 const KiB = 1024;
@@ -257,7 +258,17 @@ const chipsetTypes: TypeDef[] = [
   { name: 'q35-pcihost', parent: 'pcie-host-bridge', userCreatable: false },
 ];
 
-export const pciTypes: TypeDef[] = [...baseTypes, ...bridgeTypes, ...endpointTypes, ...virtioTypes, ...chipsetTypes];
+/**
+ * device-list-properties lists a class's properties in QOM's hash-table order, which
+ * differs from the declaration order `info qtree` uses: keep QEMU's listing order, as
+ * recorded with the property table, for the types that have one.
+ */
+function withListOrder(t: TypeDef): TypeDef {
+  const recorded = INERT_PROPERTIES[t.name];
+  return recorded ? { ...t, classData: { ...t.classData, propertyListOrder: recorded.map((p) => p.name) } } : t;
+}
+
+export const pciTypes: TypeDef[] = [...baseTypes, ...bridgeTypes, ...endpointTypes, ...virtioTypes, ...chipsetTypes].map(withListOrder);
 
 /** The catalog as a plugin: the built-ins use the same door as third parties. */
 export const pciCatalogPlugin = definePlugin({ name: '@plugboard/pci-core', types: pciTypes });

@@ -31,9 +31,12 @@ function kindFor(type: string): PropKind<unknown> {
 const COMMON = new Set<string>(pciDeviceProperties.map((p) => p.name));
 
 function toDef(p: InertProperty): PropertyDef {
-  const def: PropertyDef = { name: p.name, kind: kindFor(p.type) };
+  const def: PropertyDef = { name: p.name, kind: kindFor(p.type), ...(p.type.startsWith('child<') ? { child: true } : {}) };
   if (p.description !== undefined) def.description = p.description;
-  if (p.default !== undefined) def.default = p.default;
+  // UINT64_MAX defaults (the *-reserve sizes) lose precision as JSON numbers in the
+  // generated table; they are exactly 2^64-1 in QEMU.
+  if (typeof p.default === 'number' && p.default >= 2 ** 64) def.default = (1n << 64n) - 1n;
+  else if (p.default !== undefined) def.default = p.default;
   else if (p.type === 'str') def.default = null;
   return def;
 }
@@ -43,7 +46,7 @@ function toDef(p: InertProperty): PropertyDef {
  * `overrides` replacing entries Plugboard models itself. Child objects are not properties.
  */
 export function qemuProperties(typeName: string, overrides: PropertyDef[] = []): PropertyDef[] {
-  const declared = (INERT_PROPERTIES[typeName] ?? []).filter((p) => !COMMON.has(p.name) && !p.type.startsWith('child<'));
+  const declared = (INERT_PROPERTIES[typeName] ?? []).filter((p) => !COMMON.has(p.name));
   const out = declared.map((p) => overrides.find((o) => o.name === p.name) ?? toDef(p));
   for (const o of overrides) if (!out.some((p) => p.name === o.name)) out.push(o);
   return out;
