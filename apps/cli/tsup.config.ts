@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig([
-  { entry: ['src/index.ts'], format: ['esm'], dts: true, clean: true, target: 'node20' },
+  { entry: ['src/index.ts'], format: ['esm'], dts: true, target: 'node20' },
   {
     // One bundled file for the command: start-up does not walk node_modules.
     entry: { plugboard: 'src/bin.ts' },

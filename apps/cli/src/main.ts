@@ -62,24 +62,28 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
 
 /** Process entry: QEMU exits 0 after SHUTDOWN on SIGTERM/SIGINT (reason host-signal). */
 export async function main(argv = process.argv.slice(2)): Promise<void> {
+  // Signals are owned from the first instruction: one arriving while the machine is still
+  // being built must not kill the process with the default action.
+  let server: PlugboardServer | undefined;
+  let signalled = false;
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      signalled = true;
+      server?.host.shutdown('host-signal');
+    });
+  }
   const r = await run(argv);
   if (typeof r === 'number') {
-    process.exitCode = r;
-    return;
+    process.exit(r);
   }
-  const server = r;
+  server = r;
   let exiting = false;
   const finish = async () => {
     if (exiting) return;
     exiting = true;
-    await server.close();
+    await r.close();
     process.exit(0);
   };
-  server.host.setShutdownHandler(() => {
-    // Let the reply to `quit` and the SHUTDOWN event reach the clients first.
-    setImmediate(() => void finish());
-  });
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.on(sig, () => server.host.shutdown('host-signal'));
-  }
+  r.host.setShutdownHandler(() => void finish());
+  if (signalled) r.host.shutdown('host-signal');
 }

@@ -57,7 +57,7 @@ describe('QMP over a unix socket', () => {
         if (s?.execute === 'human-monitor-command' && s.arguments?.['command-line'] === 'info pci') expect(await qmp.cmd(s)).toBe(ex.raw[0]);
         if (s?.execute === 'qom-list' && /^\/machine\/peripheral\/[^/]+$/.test(s.arguments?.path ?? '')) {
           // Memory regions are QEMU internals Plugboard does not model; every other member must match.
-          const want = (ex.replies[0].return as Array<{ name: string; type: string }>).filter((p) => !p.type.includes('memory-region') && p.name !== 'legacy-addr');
+          const want = (ex.replies[0].return as Array<{ name: string; type: string }>).filter((p) => !p.type.includes('memory-region'));
           const got = JSON.parse(await qmp.cmd(s)).return as Array<{ name: string; type: string }>;
           const key = (p: { name: string; type: string }) => `${p.name}:${p.type}`;
           expect(got.map(key).sort()).toEqual(want.map(key).sort());

@@ -3,7 +3,7 @@
  * dispatcher gives QEMU's argument errors.
  */
 import {
-  QemuError, deviceAdd, deviceDel, deviceListProperties, qomGet, qomList, qomListTypes,
+  QemuError, checkUnpluggable, deviceAdd, deviceDel, deviceListProperties, findDevice, qomGet, qomList, qomListTypes, qomSet,
 } from '@plugboard/qdev';
 import { queryPci } from '@plugboard/pci-core';
 import { QmpError, type QmpCommandDef, type QmpDispatcher } from '@plugboard/qmp';
@@ -11,7 +11,7 @@ import { runHmp } from './hmp.js';
 import type { MachineHost } from './host.js';
 
 /** QAPI VersionInfo, members in schema order (the QMP writer gives QEMU's output order). */
-export const QEMU_VERSION = { qemu: { major: 7, minor: 2, micro: 22 }, package: 'Plugboard 0.1.0' } as const;
+export const QEMU_VERSION = { qemu: { major: 7, minor: 2, micro: 22 }, package: 'Plugboard 0.1.0' };
 
 /** Runs `fn`, turning qdev's errors into QMP errors with the same class and text. */
 function qemu<T>(fn: () => T): T {
@@ -47,6 +47,41 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
     { name: 'query-pci', handler: () => queryPci(m.pciRoots) },
     { name: 'qom-list', args: { path: 'str' }, handler: (a) => qemu(() => qomList(m, a.path as string)) },
     { name: 'qom-get', args: { path: 'str', property: 'str' }, handler: (a) => qemu(() => qomGet(m, a.path as string, a.property as string)) },
+    {
+      name: 'qom-set',
+      args: { path: 'str', property: 'str', value: 'any' },
+      handler: (a) => {
+        qemu(() => qomSet(m, a.path as string, a.property as string, a.value));
+        return {};
+      },
+    },
+    {
+      // spec/pcie-slot.md §8 (the unmerged "x-query-hotplug" series): the slot's state.
+      name: 'x-query-hotplug',
+      args: { id: 'str' },
+      handler: (a) =>
+        qemu(() => {
+          const dev = findDevice(m, a.id as string);
+          checkUnpluggable(dev);
+          const h = dev.hotplugHandler();
+          if (!h?.queryHotplug) throw new QemuError(`Device '${a.id as string}' is not on a slot with a hotplug controller x-query-hotplug supports`);
+          return h.queryHotplug(dev);
+        }),
+    },
+    {
+      // Plugboard's own (QAPI downstream-extension name): press the slot's attention button, like
+      // the old `pcie_abp` monitor command, for the slot holding device `id` or the port `id`.
+      name: '__org.plugboard_press-attention-button',
+      args: { id: 'str' },
+      handler: (a) =>
+        qemu(() => {
+          const dev = findDevice(m, a.id as string);
+          const h = dev.hotplugHandler();
+          if (!h?.pressAttentionButton) throw new QemuError(`Device '${a.id as string}' is not in a slot with an attention button`);
+          h.pressAttentionButton(dev);
+          return {};
+        }),
+    },
     {
       name: 'qom-list-types',
       args: { '*implements': 'str', '*abstract': 'bool' },
@@ -102,8 +137,8 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
     },
     {
       name: 'quit',
-      handler: () => {
-        host.shutdown('host-qmp-quit');
+      handler: (_a, ctx) => {
+        host.shutdown('host-qmp-quit', (fn) => ctx.afterReply(fn));
         return {};
       },
     },

@@ -1,18 +1,30 @@
 /**
- * HMP through `human-monitor-command` (monitor/hmp-cmds.c, hmp-commands*.hx): output is
- * one string with CRLF line ends; errors come back as `Error: ...` text, not QMP errors.
+ * HMP through `human-monitor-command` (monitor/hmp.c, hmp-commands*.hx): output is one
+ * string with CRLF line ends; errors come back as text (`Error: ...`), not QMP errors.
+ * Each command declares its argument signature as QEMU's table does; the parser gives
+ * QEMU's messages for missing or extra arguments.
  */
-import { QemuError, deviceAdd, deviceDel, infoQtree } from '@plugboard/qdev';
+import { QemuError, deviceAdd, deviceDel, idWellFormed, infoQtree, qomGet, qomList } from '@plugboard/qdev';
 import { formatInfoPci, queryPci } from '@plugboard/pci-core';
 import type { MachineHost } from './host.js';
 
-export type HmpCommand = (host: MachineHost, args: string) => string | Promise<string>;
+/** `s` = one string argument, `S` = the rest of the line, `O` = QemuOpts; `?` marks optional. */
+export interface HmpCommand {
+  name: string;
+  /** Alternative names (`c` for `cont`). */
+  aliases?: string[];
+  params: string;
+  help: string;
+  run(host: MachineHost, args: string[]): string | Promise<string>;
+}
 
 const crlf = (s: string) => (s === '' ? '' : s.endsWith('\r\n') ? s : s + '\r\n');
+const lines = (l: string[]) => l.map((x) => x + '\r\n').join('');
 
 /** Parses `driver,key=val,...` with `,,` escaping a comma (QemuOpts syntax). */
 export function parseOptsString(text: string, impliedKey: string): Record<string, string> {
   const out: Record<string, string> = {};
+  if (text === '') return out;
   const parts: string[] = [];
   let cur = '';
   for (let i = 0; i < text.length; i++) {
@@ -37,59 +49,139 @@ export function parseOptsString(text: string, impliedKey: string): Record<string
   return out;
 }
 
-const info: Record<string, HmpCommand> = {
-  pci: (h) => formatInfoPci(queryPci(h.machine.pciRoots)),
-  qtree: (h) => infoQtree(h.machine),
-  status: (h) => {
-    const rs = h.machine.runState;
-    const text = rs === 'running' ? 'running' : `paused (${rs})`;
-    return crlf(`VM status: ${text}`);
-  },
-  version: () => crlf('7.2.22 (Plugboard)'),
-};
+class HmpUsageError extends Error {}
 
-export const hmpCommands: Record<string, HmpCommand> = {
-  info: (h, args) => {
-    const sub = args.trim().split(/\s+/)[0] ?? '';
-    const fn = info[sub];
-    if (!fn) return crlf(sub === '' ? 'info: missing argument' : `info: unknown subcommand '${sub}'`);
-    return fn(h, '');
+const infoCommands: HmpCommand[] = [
+  { name: 'pci', params: '', help: 'show PCI info', run: (h) => formatInfoPci(queryPci(h.machine.pciRoots)) },
+  { name: 'qtree', params: '', help: 'show device tree', run: (h) => infoQtree(h.machine) },
+  {
+    name: 'status', params: '', help: 'show the current VM status (running|paused)',
+    run: (h) => crlf(`VM status: ${h.machine.runState === 'running' ? 'running' : `paused (${h.machine.runState})`}`),
   },
-  device_add: (h, args) => {
-    deviceAdd(h.machine, parseOptsString(args.trim(), 'driver'));
-    h.afterHotplug();
-    return '';
+  // hmp_info_version prints the version and the package back to back.
+  { name: 'version', params: '', help: 'show the version of QEMU', run: (h) => crlf(`7.2.22${h.version.package}`) },
+];
+
+export const hmpCommands: HmpCommand[] = [
+  { name: 'cont', aliases: ['c'], params: '', help: 'resume emulation', run: (h) => (h.machine.cont(), '') },
+  {
+    name: 'device_add', params: 'O', help: 'add device, like -device on the command line',
+    run: (h, [opts]) => {
+      const o = parseOptsString(opts ?? '', 'driver');
+      // QemuOpts refuses a bad id while parsing; HMP then only prints the usage hint.
+      if (o.id !== undefined && !idWellFormed(o.id)) throw new HmpUsageError();
+      deviceAdd(h.machine, o);
+      h.afterHotplug();
+      return '';
+    },
   },
-  device_del: (h, args) => {
-    deviceDel(h.machine, args.trim());
-    h.afterHotplug();
-    return '';
+  {
+    name: 'device_del', params: 's', help: 'remove device',
+    run: (h, [id]) => {
+      deviceDel(h.machine, id!);
+      h.afterHotplug();
+      return '';
+    },
   },
-  system_reset: (h) => {
-    h.systemReset();
-    return '';
+  {
+    name: 'help', aliases: ['?'], params: 's?', help: 'show the help',
+    run: (h, [cmd]) => {
+      if (cmd === undefined) return lines(allCommands(h).map((c) => helpLine(c)));
+      if (cmd === 'info') return lines(infoCommands.map((c) => helpLine(c, 'info ')));
+      const c = findCommand(h, cmd);
+      return c ? lines([helpLine(c)]) : `unknown command: '${cmd}'\r\n`;
+    },
   },
-  stop: (h) => {
-    h.machine.stop();
-    return '';
+  { name: 'info', params: 's?', help: 'show various information about the system state', run: () => '' },
+  {
+    name: 'qom-get', params: 'ss', help: 'print QOM property',
+    run: (h, [path, prop]) => crlf(JSON.stringify(qomGet(h.machine, path!, prop!), null, 4)),
   },
-  cont: (h) => {
-    h.machine.cont();
-    return '';
+  {
+    name: 'qom-list', params: 's?', help: 'list QOM properties',
+    run: (h, [path]) => lines(qomList(h.machine, path ?? '/').map((p) => `${p.name} (${p.type})`)),
   },
+  { name: 'quit', aliases: ['q'], params: '', help: 'quit the emulator', run: (h) => (h.shutdown('host-qmp-quit'), '') },
+  { name: 'stop', aliases: ['s'], params: '', help: 'stop emulation', run: (h) => (h.machine.stop(), '') },
+  { name: 'system_reset', params: '', help: 'reset the system', run: (h) => (h.systemReset(), '') },
+];
+
+/** QEMU's help line: names joined by `|`, the parameter usage, ` -- `, the text. */
+const USAGE: Record<string, string> = {
+  device_add: 'driver[,prop=value][,...]', device_del: 'device', help: '[cmd]', info: '[subcommand]',
+  'qom-get': 'path property', 'qom-list': 'path', i: '/fmt addr', o: '/fmt addr value',
 };
+function helpLine(c: HmpCommand, prefix = ''): string {
+  const names = [c.name, ...(c.aliases ?? [])].join('|');
+  return `${prefix}${names} ${USAGE[c.name] ?? ''} -- ${c.help}`;
+}
+
+function allCommands(h: MachineHost): HmpCommand[] {
+  return [...hmpCommands, ...h.hmpExtensions.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function findCommand(h: MachineHost, name: string): HmpCommand | undefined {
+  return allCommands(h).find((c) => c.name === name || c.aliases?.includes(name));
+}
+
+/** Splits the argument text per the signature (monitor/hmp.c monitor_parse_arguments). */
+function parseArgs(c: HmpCommand, rest: string, fullName: string): string[] {
+  const out: string[] = [];
+  let text = rest;
+  const usage = `Try "help ${fullName}" for more information\r\n`;
+  for (let i = 0; i < c.params.length; i++) {
+    const p = c.params[i]!;
+    const optional = c.params[i + 1] === '?';
+    if (optional) i++;
+    text = text.replace(/^\s+/, '');
+    if (p === 'O' || p === 'S') {
+      if (text === '' && !optional && p === 'S') throw new HmpParseError(`${c.name}: string expected\r\n${usage}`);
+      out.push(text);
+      text = '';
+      continue;
+    }
+    const m = /^("([^"\\]|\\.)*"|\S+)/.exec(text);
+    if (!m) {
+      if (optional) continue;
+      throw new HmpParseError(`${c.name}: string expected\r\n${usage}`);
+    }
+    out.push(m[0].startsWith('"') ? JSON.parse(m[0]) : m[0]);
+    text = text.slice(m[0].length);
+  }
+  if (text.trim() !== '') throw new HmpParseError(`${c.name}: extraneous characters at the end of line\r\n${usage}`);
+  return out;
+}
+
+class HmpParseError extends Error {}
 
 export async function runHmp(host: MachineHost, commandLine: string): Promise<string> {
   const line = commandLine.trim();
-  const sp = line.search(/\s/);
-  const name = sp < 0 ? line : line.slice(0, sp);
-  const args = sp < 0 ? '' : line.slice(sp + 1);
-  const cmd = host.hmpExtensions.get(name) ?? hmpCommands[name];
+  if (line === '') return '';
+  const [name, rest] = splitWord(line);
+  let cmd = findCommand(host, name);
+  let args = rest;
+  let fullName = name;
+  if (cmd?.name === 'info') {
+    const [sub, subRest] = splitWord(rest.trim());
+    if (sub === '') return lines(infoCommands.map((c) => helpLine(c, 'info ')));
+    const ic = infoCommands.find((c) => c.name === sub);
+    if (!ic) return `unknown command: 'info ${sub}'\r\n`;
+    cmd = ic;
+    args = subRest;
+    fullName = `info ${sub}`;
+  }
   if (!cmd) return `unknown command: '${name}'\r\n`;
   try {
-    return await cmd(host, args);
+    return await cmd.run(host, parseArgs(cmd, args, fullName));
   } catch (e) {
+    if (e instanceof HmpParseError) return e.message;
+    if (e instanceof HmpUsageError) return `Try "help ${fullName}" for more information\r\n`;
     if (e instanceof QemuError) return `Error: ${e.message}\r\n`;
     throw e;
   }
+}
+
+function splitWord(s: string): [string, string] {
+  const i = s.search(/\s/);
+  return i < 0 ? [s, ''] : [s.slice(0, i), s.slice(i + 1)];
 }

@@ -10,6 +10,8 @@ export type ShutdownReason = 'host-qmp-quit' | 'host-signal' | 'guest-shutdown';
 
 export class MachineHost {
   readonly hmpExtensions = new Map<string, HmpCommand>();
+  /** What query-version and `info version` report. */
+  version = { qemu: { major: 7, minor: 2, micro: 22 }, package: 'Plugboard 0.1.0' };
   private readonly eventListeners = new Set<(ev: MachineEvent, ts: { seconds: number; microseconds: number }) => void>();
   private shutdownHandler: ((reason: ShutdownReason) => void) | undefined;
   shuttingDown = false;
@@ -40,12 +42,17 @@ export class MachineHost {
     this.shutdownHandler = fn;
   }
 
-  /** SHUTDOWN event then the process (or fleet slot) decides what to do. */
-  shutdown(reason: ShutdownReason): void {
+  /**
+   * SHUTDOWN event, then the process (or fleet slot) decides what to do. `later` defers that
+   * decision (quit: until its reply is on the wire, as QEMU sends SHUTDOWN, then the return).
+   */
+  shutdown(reason: ShutdownReason, later?: (fn: () => void) => void): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.machine.runState = 'shutdown';
     this.machine.events.emit('SHUTDOWN', { guest: false, reason });
-    this.shutdownHandler?.(reason);
+    const go = () => this.shutdownHandler?.(reason);
+    if (later) later(go);
+    else go();
   }
 }

@@ -52,7 +52,9 @@ export class PlugboardServer {
     return this.qmp.listenTcp(spec.host, spec.port);
   }
 
+  /** Ends every session gracefully (queued output flushed), then stops listening. */
   async close(): Promise<void> {
+    await Promise.all(this.qmp.sessions().map((s) => s.close()));
     await this.qmp.close();
   }
 }

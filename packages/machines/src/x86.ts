@@ -44,6 +44,7 @@ function addHost(m: X86Machine, hostType: string, name: string, busName: string,
   host.rootBus.realized = true;
   m.host = host;
   m.pciRoots.push(host.rootBus);
+  m.addBoardDevice('fw_cfg_io', m.sysbus, { name: 'fw_cfg' });
   const ioapic = m.newDevice('ioapic');
   host.addChild('ioapic', ioapic);
   ioapic.realize(m.sysbus);

@@ -49,6 +49,11 @@ export class PCIBus extends Bus {
     return br ? br.config.get8(PCI_SECONDARY_BUS) : this.rootBusNumber;
   }
 
+  /** pcie_has_upstream_port: the bus is the secondary bus of a PCIe root or downstream port. */
+  get hasUpstreamPort(): boolean {
+    return !!this.bridge?.type.isA('pcie-slot');
+  }
+
   deviceAt(devfn: number): PCIDevice | undefined {
     return this.devfns[devfn];
   }

@@ -99,6 +99,8 @@ export class PCIDevice extends Device {
 
   constructor(type: TypeImpl, machine: Machine) {
     super(type, machine);
+    // QOM-only property (not qdev): the address in the "SS.F" form of older QEMUs.
+    this.defineProperty({ name: 'legacy-addr', type: 'str', get: () => pciDevfnProp.print(this.prop<number>('addr')) });
   }
 
   get pciBus(): PCIBus {
@@ -141,6 +143,9 @@ export class PCIDevice extends Device {
     for (const b of this.identity.bars ?? []) this.registerBar(b);
     const rom = this.romSize();
     if (rom > 0) this.registerBar({ index: R.PCI_ROM_SLOT, size: rom, type: 'mem32' });
+    // pci_add_option_rom: the class's ROM becomes the property value, its size romsize.
+    if (this.type.property('romfile') && this.prop('romfile') === null && this.identity.romfile) this.values.set('romfile', this.identity.romfile);
+    if (rom > 0) this.values.set('romsize', rom);
     this.hooks.capabilities?.(this);
     bus.place(this);
     this.realizeModel();
@@ -175,9 +180,12 @@ export class PCIDevice extends Device {
     if (occupant) {
       throw new QemuError(`PCI: slot ${slot} function ${fn} not available for ${name}, in use by ${occupant.typeName},id=${occupant.id ?? '(null)'}`);
     }
-    const f0 = bus.deviceAt(R.PCI_DEVFN(slot, 0));
-    if (fn > 0 && this.hotplugged && f0) {
-      throw new QemuError(`PCI: slot ${slot} function 0 already occupied by ${f0.typeName}, new func ${name} cannot be exposed to guest.`);
+    // pci_get_function_0: behind a PCIe root/downstream port only device 0 exists for the
+    // guest, so any hot-added function other than 00.0 joins "function 0" at devfn 0.
+    const f0devfn = bus.hasUpstreamPort ? 0 : R.PCI_DEVFN(slot, 0);
+    const f0 = want === f0devfn ? undefined : bus.deviceAt(f0devfn);
+    if (this.hotplugged && f0) {
+      throw new QemuError(`PCI: slot ${R.PCI_SLOT(f0devfn)} function 0 already occupied by ${f0.typeName}, new func ${name} cannot be exposed to guest.`);
     }
     return want;
   }

@@ -4,7 +4,7 @@ export { EventBus, type MachineEvent, type EventListener } from './events.js';
 export { QObject, Container, resolvePath, mustResolve, type ObjectProperty } from './object.js';
 export {
   ParseFailure, boolProp, uint8Prop, uint16Prop, uint32Prop, uint64Prop, int32Prop, int64Prop, sizeProp, strProp,
-  refProp, enumProp, onOffAutoProp, pciDevfnProp, linkProp, parsePropValue, parseBoolText, parseIntText, optsString,
+  refProp, enumProp, macaddrProp, backendRefProp, onOffAutoProp, pciDevfnProp, linkProp, parsePropValue, parseBoolText, parseIntText, optsString,
   type PropKind, type PropertyDef, type PropValue,
 } from './properties.js';
 export { TypeRegistry, TypeImpl, DEVICE_CATEGORY_NAMES, type TypeDef, type DeviceCategory, type TypeExtension } from './types.js';
@@ -14,7 +14,7 @@ export {
   deviceAdd, deviceDel, findBus, findDevice, deviceClassFor, idWellFormed, checkUnpluggable, completeUnplug,
   type DeviceAddOptions,
 } from './monitor.js';
-export { qomList, qomGet, qomListTypes, deviceListProperties, infoQtree, type PropertyInfo } from './introspect.js';
+export { qomList, qomGet, qomSet, qomListTypes, deviceListProperties, infoQtree, type PropertyInfo } from './introspect.js';
 export {
   definePlugin, PluginSet, type Plugin, type PluginCommand, type MachineTypeDef, type MachineCreateContext, type MachineOptions,
 } from './plugin.js';

@@ -3,9 +3,12 @@ import { Bus, Device } from './device.js';
 import { QemuError, deviceNotFound } from './errors.js';
 import type { Machine } from './machine.js';
 import { resolvePath } from './object.js';
+import { parsePropValue, type PropValue } from './properties.js';
 import type { TypeRegistry } from './types.js';
 
 export function qomList(machine: Machine, path: string): Array<{ name: string; type: string }> {
+  // qmp_qom_list reports partial-path ambiguity; "" matches every object.
+  if (path === '') throw new QemuError("Path '' is ambiguous");
   const obj = resolvePath(machine.qomRoot, path);
   if (!obj) throw deviceNotFound(path);
   return obj.listProperties();
@@ -15,6 +18,19 @@ export function qomGet(machine: Machine, path: string, property: string): unknow
   const obj = resolvePath(machine.qomRoot, path);
   if (!obj) throw deviceNotFound(path);
   return obj.getProperty(property);
+}
+
+/** qom-set: qdev properties only before realize, as object_property_set does for devices. */
+export function qomSet(machine: Machine, path: string, property: string, value: unknown): void {
+  const obj = resolvePath(machine.qomRoot, path);
+  if (!obj) throw deviceNotFound(path);
+  if (!obj.hasProperty(property)) throw new QemuError(`Property '${obj.typeName}.${property}' not found`);
+  const def = obj instanceof Device ? obj.type.property(property) : undefined;
+  if (!def || def.child || !(obj instanceof Device)) throw new QemuError('Insufficient permission to perform this operation');
+  if (obj.realized) {
+    throw new QemuError(`Attempt to set property '${property}' on device '${obj.id ?? '<anonymous>'}' (type '${obj.typeName}') after it was realized`);
+  }
+  obj.setProp(def, parsePropValue(obj.typeName, def, value as PropValue));
 }
 
 export function qomListTypes(registry: TypeRegistry, opts: { implements?: string; abstract?: boolean }): Array<{ name: string; parent?: string; abstract?: boolean }> {
@@ -44,7 +60,7 @@ export function deviceListProperties(registry: TypeRegistry, typename: string): 
   const t = registry.get(typename);
   if (!t) throw deviceNotFound(typename);
   if (!t.isA('device')) throw new QemuError("Parameter 'typename' expects device");
-  if (t.abstract) throw new QemuError("Parameter 'typename' expects non-abstract device");
+  if (t.abstract) throw new QemuError("Parameter 'typename' expects a non-abstract device type");
   const order = t.classData.propertyListOrder as string[] | undefined;
   const props = order ? [...t.properties].sort((a, b) => rank(order, a.name) - rank(order, b.name)) : [...t.properties].reverse();
   return props

@@ -35,8 +35,15 @@ export interface PropertyDef<T = unknown> {
   child?: boolean;
 }
 
-/** A failed parse; `message` is QEMU's full error text. */
-export class ParseFailure extends Error {}
+/**
+ * A failed parse; `message` is QEMU's full error text, unless `qdevForm` asks for qdev's
+ * own wording (error_set_from_qdev_prop_error): "doesn't take value" or "can't find value".
+ */
+export class ParseFailure extends Error {
+  constructor(message: string, readonly qdevForm?: 'doesnt-take' | 'cant-find') {
+    super(message);
+  }
+}
 
 const expects = (name: string, what: string) => new ParseFailure(`Parameter '${name}' expects ${what}`);
 
@@ -111,12 +118,39 @@ export const sizeProp: PropKind<number> = {
   print: (v) => String(v),
 };
 
+/** Strings: a NULL string reads as "" through qom-get and prints as "" (qdev_prop_string). */
 export const strProp: PropKind<string | null> = {
   qomType: 'str',
   parse: (text) => text,
-  toJson: (v) => v,
-  print: (v) => (v === null ? '<null>' : `"${v}"`),
+  toJson: (v) => v ?? '',
+  print: (v) => `"${v ?? ''}"`,
 };
+
+/** `mac=`: six colon-separated hex bytes (qdev_prop_macaddr). */
+export const macaddrProp: PropKind<string | null> = {
+  qomType: 'str',
+  parse(text) {
+    if (!/^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(text)) throw new ParseFailure('mac', 'doesnt-take');
+    return text.split(':').map((b) => b.padStart(2, '0').toLowerCase()).join(':');
+  },
+  toJson: (v) => v ?? '',
+  print: (v) => `"${v ?? ''}"`,
+};
+
+/**
+ * A reference to a host backend (`netdev=`, `drive=`, `chardev=`): Plugboard creates no
+ * backends, so like QEMU without the matching -netdev/-drive any name is unknown.
+ */
+export function backendRefProp(qomType = 'str'): PropKind<string | null> {
+  return {
+    qomType,
+    parse(text) {
+      throw new ParseFailure(text, 'cant-find');
+    },
+    toJson: (v) => v ?? '',
+    print: (v) => `"${v ?? ''}"`,
+  };
+}
 
 /** A string-typed backend reference (netdev=, drive=, chardev=...). */
 export function refProp(qomType: string): PropKind<string | null> {
@@ -155,7 +189,7 @@ export const pciDevfnProp: PropKind<number> = {
       const negative = (m[1] === '-' && slot !== 0) || (m[3] === '-' && fn !== 0);
       if (!negative && slot <= 0x1f && fn <= 7) return (slot << 3) | fn;
     }
-    throw new ParseFailure('devfn');
+    throw new ParseFailure('devfn', 'doesnt-take');
   },
   toJson: (v) => v,
   print: (v) => (v < 0 ? '<unset>' : `${(v >> 3).toString(16).padStart(2, '0')}.${v & 7}`),
@@ -175,7 +209,8 @@ export function parsePropValue(typeName: string, def: PropertyDef, value: PropVa
     return def.kind.parse(text, def.name);
   } catch (e) {
     if (!(e instanceof ParseFailure)) throw e;
-    if (def.kind === pciDevfnProp) throw new QemuError(`Property '${typeName}.${def.name}' doesn't take value '${text}'`);
+    if (e.qdevForm === 'doesnt-take') throw new QemuError(`Property '${typeName}.${def.name}' doesn't take value '${text}'`);
+    if (e.qdevForm === 'cant-find') throw new QemuError(`Property '${typeName}.${def.name}' can't find value '${text}'`);
     throw new QemuError(e.message);
   }
 }

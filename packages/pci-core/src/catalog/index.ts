@@ -9,6 +9,7 @@ import { PCIDevice, pciDeviceProperties, type PciClassHooks, type PciIdentity } 
 import * as R from '../regs.js';
 import * as C from '../caps.js';
 import { qemuProperties } from './props.js';
+import { defaultMac } from './nic.js';
 import { INERT_PROPERTIES } from './inert-properties.js';
 import { virtioTypes } from './virtio.js';
 
@@ -180,7 +181,7 @@ const endpointTypes: TypeDef[] = [
     classData: pciClass({
       vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x100e, revision: 3, classCode: 0x020000, headerType: 0, interruptPin: 1,
       bars: [{ index: 0, size: 128 * KiB, type: 'mem32' }, { index: 1, size: 64, type: 'io' }], romSize: 256 * KiB, romfile: 'efi-e1000.rom',
-    }),
+    }, { capabilities: defaultMac }),
   },
   {
     name: 'e1000e', parent: 'pci-device', category: 'network', description: 'Intel 82574L GbE Controller',
@@ -195,6 +196,7 @@ const endpointTypes: TypeDef[] = [
       {
         identity: (dev, base) => ({ ...base, subsystemVendorId: dev.prop<number>('subsys_ven'), subsystemId: dev.prop<number>('subsys') }),
         capabilities: (dev) => {
+          defaultMac(dev);
           C.pmInit(dev, 0xc8);
           C.msiInit(dev, 0xd0, 1, true, false);
           C.pcieCapInit(dev, 0xe0, expressEndpointType(dev));
@@ -242,7 +244,7 @@ const chipsetTypes: TypeDef[] = [
   { name: 'mch', parent: 'pci-device', userCreatable: false, hotpluggable: false, classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x29c0, revision: 0, classCode: 0x060000, headerType: 0, interruptPin: 0 }) },
   { name: 'ICH9-LPC', parent: 'pci-device', userCreatable: false, hotpluggable: false, properties: [{ name: 'acpi-pci-hotplug-with-bridge-support', kind: boolProp, default: true }, { name: 'x-keep-pci-slot-hpc', kind: boolProp, default: false }], classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x2918, revision: 2, classCode: 0x060100, headerType: 0, interruptPin: 0 }) },
   {
-    name: 'ich9-ahci', parent: 'pci-device', userCreatable: true, hotpluggable: false, category: 'storage', description: 'ICH9 AHCI',
+    name: 'ich9-ahci', parent: 'pci-device', userCreatable: true, category: 'storage', description: 'ICH9 AHCI',
     classData: pciClass(
       { vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x2922, revision: 2, classCode: 0x010601, headerType: 0, interruptPin: 1, bars: [{ index: 4, size: 32, type: 'io' }, { index: 5, size: 4 * KiB, type: 'mem32' }] },
       {

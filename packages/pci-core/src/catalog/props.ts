@@ -1,6 +1,6 @@
 /** Turns QEMU's declared property lists into qdev PropertyDefs. */
 import {
-  boolProp, enumProp, int32Prop, linkProp, onOffAutoProp, refProp, sizeProp, strProp, uint16Prop, uint32Prop, uint64Prop, uint8Prop,
+  backendRefProp, boolProp, enumProp, macaddrProp, int32Prop, linkProp, onOffAutoProp, refProp, sizeProp, strProp, uint16Prop, uint32Prop, uint64Prop, uint8Prop,
   type PropKind, type PropertyDef,
 } from '@plugboard/qdev';
 import { INERT_PROPERTIES, type InertProperty } from './inert-properties.js';
@@ -30,8 +30,17 @@ function kindFor(type: string): PropKind<unknown> {
 
 const COMMON = new Set<string>(pciDeviceProperties.map((p) => p.name));
 
+/** Properties whose values QEMU checks against backends or a syntax of their own. */
+const SPECIAL_KINDS: Record<string, () => PropKind<unknown>> = {
+  mac: () => macaddrProp as PropKind<unknown>,
+  netdev: () => backendRefProp() as PropKind<unknown>,
+  drive: () => backendRefProp() as PropKind<unknown>,
+  chardev: () => backendRefProp() as PropKind<unknown>,
+};
+
 function toDef(p: InertProperty): PropertyDef {
-  const def: PropertyDef = { name: p.name, kind: kindFor(p.type), ...(p.type.startsWith('child<') ? { child: true } : {}) };
+  const kind = p.type === 'str' && SPECIAL_KINDS[p.name] ? SPECIAL_KINDS[p.name]!() : kindFor(p.type);
+  const def: PropertyDef = { name: p.name, kind, ...(p.type.startsWith('child<') ? { child: true } : {}) };
   if (p.description !== undefined) def.description = p.description;
   // UINT64_MAX defaults (the *-reserve sizes) lose precision as JSON numbers in the
   // generated table; they are exactly 2^64-1 in QEMU.

@@ -9,6 +9,7 @@ import { PCIDevice, type BarDef, type PciIdentity } from '../pci-device.js';
 import * as R from '../regs.js';
 import * as C from '../caps.js';
 import { qemuProperties } from './props.js';
+import { defaultMac } from './nic.js';
 
 const KiB = 1024;
 const VIRTIO_PCI_MODERN_BASE = 0x1040;
@@ -51,7 +52,10 @@ export class VirtioPCIDevice extends PCIDevice {
   }
 
   protected override realizeModel(): void {
+    // virtio_pci_realize resolves `auto` for good: qom-get shows on or off afterwards.
+    if (this.prop<string>('disable-legacy') === 'auto') this.values.set('disable-legacy', this.isModernOnly ? 'on' : 'off');
     this.virtioBus = new Bus(this.machine.busName('virtio-pci-bus', this), ['virtio-pci-bus', 'virtio-bus', 'bus']);
+    this.virtioBus.maxDevices = 1; // one backend per proxy
     this.addChildBus(this.virtioBus);
     this.virtioBus.realized = true;
     const backend = this.machine.newDevice(this.model.backend);
@@ -80,6 +84,7 @@ function virtioIdentity(dev: PCIDevice, base: PciIdentity): PciIdentity {
 }
 
 function virtioCaps(dev: PCIDevice): void {
+  if (dev.type.property('mac')) defaultMac(dev);
   const structs: Array<[number, number, number, number, number]> = [
     // offset, cfg_type, offset in BAR, length, extra
     [0x40, VIRTIO_PCI_CAP_COMMON_CFG, 0x0000, 0x1000, 0],
@@ -120,7 +125,8 @@ function virtioType(name: string, description: string, category: TypeDef['catego
         pciHooks: { identity: virtioIdentity, capabilities: virtioCaps },
       },
     },
-    { name: m.backend, parent: 'virtio-device', userCreatable: false },
+    // The backend alone is user-creatable but needs a free virtio bus (each proxy has one, full).
+    { name: m.backend, parent: 'virtio-device' },
   ];
 }
 
@@ -130,5 +136,5 @@ export const virtioTypes: TypeDef[] = [
   ...virtioType('virtio-net-pci', 'virtio-net-pci', 'network', { virtioId: 1, transitionalId: 0x1000, classCode: 0x020000, legacyIoSize: 32, backend: 'virtio-net-device' }, ['virtio-net']),
   ...virtioType('virtio-blk-pci', 'virtio-blk-pci', 'storage', { virtioId: 2, transitionalId: 0x1001, classCode: 0x010000, legacyIoSize: 128, backend: 'virtio-blk-device' }, ['virtio-blk']),
   ...virtioType('virtio-scsi-pci', 'virtio-scsi-pci', 'storage', { virtioId: 8, transitionalId: 0x1004, classCode: 0x010000, legacyIoSize: 64, backend: 'virtio-scsi-device' }, ['virtio-scsi']),
-  ...virtioType('virtio-mouse-pci', 'virtio-mouse-pci', 'input', { virtioId: 18, classCode: 0x098000, backend: 'virtio-mouse-device' }),
+  ...virtioType('virtio-mouse-pci', 'virtio-mouse-pci', 'input', { virtioId: 18, classCode: 0x098000, backend: 'virtio-mouse-device' }, ['virtio-mouse']),
 ];
