@@ -122,6 +122,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
     const location = monitor.location ?? chardev.location ?? '';
     if (b.kind === 'unix') monitors.push({ spec: { kind: 'unix', path: b.path }, location });
     else if (b.kind === 'tcp') monitors.push({ spec: { kind: 'tcp', host: b.host === '' ? '127.0.0.1' : b.host, port: Number(b.port) }, location });
+    else if (b.kind === 'stdio') monitors.push({ spec: { kind: 'stdio' }, location });
     else throw new CliError({ location, message: `monitor on a '${b.kind}' chardev is not supported by Plugboard` });
   }
   const merged = mergeMachineOpts(machineOpts);
@@ -141,6 +142,8 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       props: Object.fromEntries(merged.props),
       globals,
       nodefaults,
+      clock: { mode: cl.plugboard.clock.mode, scale: cl.plugboard.clock.scale },
+      ...(cl.plugboard.trace ? { traceFile: cl.plugboard.trace } : {}),
       ...(ramSize !== undefined ? { ramSize } : {}),
       ...(arch !== undefined ? { arch } : {}),
       devices,

@@ -73,6 +73,10 @@ export class RawQmp {
     for (const f of w) f();
   }
 
+  static fromSocket(s: net.Socket): RawQmp {
+    return new RawQmp(s);
+  }
+
   static connect(path: string): Promise<RawQmp> {
     return new Promise((res, rej) => {
       const s = net.connect(path, () => res(new RawQmp(s)));

@@ -34,15 +34,22 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
     },
     { name: 'query-commands', handler: () => d.names().map((name) => ({ name })) },
     {
+      // The machine types of this binary (x86_64 or ppc64), MachineInfo members in schema order.
       name: 'query-machines',
       handler: () =>
-        host.plugins.machineTypes.flatMap((t) => {
-          const entry: Record<string, unknown> = { name: t.name };
-          if (t.alias) entry.alias = t.alias;
-          if (t.isDefault) entry['is-default'] = true;
-          Object.assign(entry, { 'cpu-max': t.arch === 'ppc64' ? 2048 : 288, 'hotpluggable-cpus': true, 'numa-mem-supported': false, deprecated: !!t.deprecated, 'default-cpu-type': t.arch === 'ppc64' ? 'power9_v2.0-powerpc64-cpu' : 'qemu64-x86_64-cpu', 'default-ram-id': t.arch === 'ppc64' ? 'ppc_spapr.ram' : 'pc.ram', acpi: t.arch !== 'ppc64' });
-          return [entry];
-        }),
+        host.plugins.machineTypes
+          .filter((t) => t.arch === host.arch)
+          .map((t) => ({
+            name: t.name,
+            ...(t.alias ? { alias: t.alias } : {}),
+            ...(t.isDefault ? { 'is-default': true } : {}),
+            'cpu-max': t.cpuMax,
+            'hotpluggable-cpus': true,
+            'numa-mem-supported': !!t.numaMemSupported,
+            deprecated: !!t.deprecated,
+            'default-cpu-type': t.defaultCpuType,
+            'default-ram-id': t.defaultRamId,
+          })),
     },
     { name: 'query-pci', handler: () => queryPci(m.pciRoots) },
     { name: 'qom-list', args: { path: 'str' }, handler: (a) => qemu(() => qomList(m, a.path as string)) },
@@ -143,6 +150,7 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
       },
     },
   ];
+  defs.push(...plugboardCommands(host));
   for (const def of defs) d.register(def);
   for (const c of host.plugins.commands) {
     d.register({
@@ -152,4 +160,35 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
       handler: (a) => qemu(() => c.handler(a, { machine: m })),
     });
   }
+}
+
+/**
+ * Plugboard's own commands, named with QAPI's downstream-extension prefix (`__RFQDN_name`)
+ * so they can never collide with a QEMU command.
+ */
+function plugboardCommands(host: MachineHost): QmpCommandDef[] {
+  const m = host.machine;
+  return [
+    {
+      name: '__org.plugboard_query-clock',
+      handler: () => ({
+        mode: m.clock.mode,
+        scale: m.clock.scale,
+        running: m.clock.isRunning,
+        'virtual-ns': m.clock.nowNs(),
+        'pending-timers': m.clock.listTimers().map((t) => ({ deadline: t.deadline, label: t.label })),
+      }),
+    },
+    {
+      // Moves guest time by hand (also while stopped): timers due in the interval fire in order.
+      name: '__org.plugboard_clock-step',
+      args: { ns: 'int' },
+      handler: (a) => {
+        const ns = a.ns as number;
+        if (ns < 0) throw new QmpError('GenericError', "Parameter 'ns' expects a non-negative number");
+        m.clock.advance(ns);
+        return { 'virtual-ns': m.clock.nowNs() };
+      },
+    },
+  ];
 }

@@ -16,10 +16,14 @@ export class MachineHost {
   private shutdownHandler: ((reason: ShutdownReason) => void) | undefined;
   shuttingDown = false;
 
+  /** The QEMU binary this machine stands for (`x86_64`, `ppc64`). */
+  readonly arch: string;
+
   constructor(
     readonly machine: PlugboardMachine,
     readonly plugins: PluginSet,
   ) {
+    this.arch = plugins.machineTypes.find((t) => `${t.name}-machine` === machine.typeName)?.arch ?? 'x86_64';
     machine.events.on((ev) => {
       const ts = machine.clock.timestamp();
       for (const l of this.eventListeners) l(ev, ts);

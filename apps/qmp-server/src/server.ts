@@ -1,6 +1,7 @@
 /**
  * A machine behind one or more QMP monitors (unix, TCP, or an attached stream).
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Plugin, PluginSet } from '@plugboard/qdev';
 import { createMachine, createPluginSet, type CreateMachineOptions } from '@plugboard/machines';
 import { QmpDispatcher, QmpServer } from '@plugboard/qmp';
@@ -10,13 +11,16 @@ import { builtinPlugins } from './plugins.js';
 
 export type MonitorSpec =
   | { kind: 'unix'; path: string }
-  | { kind: 'tcp'; host: string; port: number };
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'stdio' };
 
 export interface PlugboardServerOptions extends CreateMachineOptions {
   /** Extra plugins after the built-ins. */
   plugins?: Plugin[];
   /** Start the VM (like QEMU without -S). */
   start?: boolean;
+  /** `--trace FILE`: every guest-visible access and interrupt as one JSON line. */
+  traceFile?: string;
 }
 
 export class PlugboardServer {
@@ -36,15 +40,29 @@ export class PlugboardServer {
     const plugins = pluginSet ?? createPluginSet([...builtinPlugins(), ...(opts.plugins ?? [])]);
     const machine = createMachine(plugins, opts);
     const server = new PlugboardServer(new MachineHost(machine, plugins));
+    if (opts.traceFile) server.traceTo(opts.traceFile);
     if (opts.start) machine.cont();
     return server;
   }
+
+  /** Appends trace records as JSON lines; the file is written synchronously so a crash keeps them. */
+  traceTo(file: string): void {
+    const fd = openSync(file, 'w');
+    this.machine.guestView.onTrace((rec) => writeSync(fd, JSON.stringify(rec, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n'));
+    this.closers.push(() => closeSync(fd));
+  }
+
+  private readonly closers: Array<() => void> = [];
 
   get machine() {
     return this.host.machine;
   }
 
   async listen(spec: MonitorSpec): Promise<{ port?: number }> {
+    if (spec.kind === 'stdio') {
+      this.qmp.attachStream({ input: process.stdin, output: process.stdout });
+      return {};
+    }
     if (spec.kind === 'unix') {
       await this.qmp.listenUnix(spec.path);
       return {};
@@ -56,5 +74,6 @@ export class PlugboardServer {
   async close(): Promise<void> {
     await Promise.all(this.qmp.sessions().map((s) => s.close()));
     await this.qmp.close();
+    for (const c of this.closers.splice(0)) c();
   }
 }

@@ -2,7 +2,7 @@
  * Builds a machine the way QEMU's startup does: board, then `-device` options in order
  * (cold plug), then machine-ready and the first reset.
  */
-import { PluginSet, QemuError, TypeRegistry, deviceAdd, type MachineOptions, type Plugin } from '@plugboard/qdev';
+import { Clock, PluginSet, QemuError, TypeRegistry, deviceAdd, type ClockMode, type MachineOptions, type Plugin } from '@plugboard/qdev';
 import type { PlugboardMachine } from './x86.js';
 
 export interface CreateMachineOptions extends Partial<MachineOptions> {
@@ -10,6 +10,8 @@ export interface CreateMachineOptions extends Partial<MachineOptions> {
   type?: string;
   /** Machine architecture whose default applies (`x86_64`, `ppc64`). */
   arch?: string;
+  /** Clock mode (`--clock`): virtual (default) or realtime with a scale. */
+  clock?: { mode: ClockMode; scale?: number };
   /** `-device` options, in command-line order. */
   devices?: Array<{ opts: Record<string, unknown>; json?: boolean }>;
 }
@@ -38,7 +40,8 @@ export function createMachine(plugins: PluginSet, opts: CreateMachineOptions = {
   const arch = opts.arch ?? 'x86_64';
   const def = opts.type ? plugins.findMachine(opts.type) : plugins.machineTypes.find((m) => m.arch === arch && m.isDefault);
   if (!def) throw new QemuError(`unsupported machine type "${opts.type ?? ''}"`);
-  const machine = def.create({ registry: plugins.registry, options: defaultOptions(opts) }) as PlugboardMachine;
+  const clock = opts.clock ? new Clock({ mode: opts.clock.mode, ...(opts.clock.scale !== undefined ? { scale: opts.clock.scale } : {}) }) : undefined;
+  const machine = def.create({ registry: plugins.registry, options: defaultOptions(opts), ...(clock ? { clock } : {}) }) as PlugboardMachine;
   plugins.attach(machine);
   (opts.devices ?? []).forEach((d, i) => {
     try {

@@ -12,7 +12,7 @@ export class SpaprMachine extends Machine implements PlugboardMachine {
   readonly phbs: PCIHostBridge[] = [];
 
   constructor(ctx: MachineCreateContext) {
-    super({ registry: ctx.registry, typeName: 'pseries-7.2-machine' });
+    super({ registry: ctx.registry, typeName: 'pseries-7.2-machine', ...(ctx.clock ? { clock: ctx.clock } : {}) });
     this.globals.push(...ctx.options.globals);
     this.guestView = new GuestView(() => this.phbs, () => this.clock.nowNs());
     // The PHB numbers bridges itself when it builds the device tree at every reset
@@ -49,7 +49,7 @@ export function buildPseries(ctx: MachineCreateContext): SpaprMachine {
 }
 
 export const spaprMachineTypes: MachineTypeDef[] = [
-  { name: 'pseries-7.2', alias: 'pseries', description: 'pSeries Logical Partition (PAPR compliant)', isDefault: true, arch: 'ppc64', create: buildPseries },
+  { name: 'pseries-7.2', alias: 'pseries', description: 'pSeries Logical Partition (PAPR compliant)', isDefault: true, arch: 'ppc64', cpuMax: 4096, defaultCpuType: 'power9_v2.0-powerpc64-cpu', defaultRamId: 'ppc_spapr.ram', create: buildPseries },
 ];
 
 function enumerateBus(bus: PCIBus, counter: { next: number }): void {

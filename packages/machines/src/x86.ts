@@ -26,7 +26,7 @@ export class X86Machine extends Machine implements PlugboardMachine {
   host!: PCIHostBridge;
 
   constructor(ctx: MachineCreateContext, typeName: string) {
-    super({ registry: ctx.registry, typeName });
+    super({ registry: ctx.registry, typeName, ...(ctx.clock ? { clock: ctx.clock } : {}) });
     this.guestView = new GuestView(() => [this.host], () => this.clock.nowNs());
     this.globals.push(...ctx.options.globals);
   }
@@ -132,8 +132,8 @@ export function buildQ35(ctx: MachineCreateContext): X86Machine {
 }
 
 export const x86MachineTypes: MachineTypeDef[] = [
-  { name: 'pc-i440fx-7.2', alias: 'pc', description: 'Standard PC (i440FX + PIIX, 1996)', isDefault: true, arch: 'x86_64', create: buildPc },
-  { name: 'pc-q35-7.2', alias: 'q35', description: 'Standard PC (Q35 + ICH9, 2009)', arch: 'x86_64', create: buildQ35 },
+  { name: 'pc-i440fx-7.2', alias: 'pc', description: 'Standard PC (i440FX + PIIX, 1996)', isDefault: true, arch: 'x86_64', cpuMax: 255, defaultCpuType: 'qemu64-x86_64-cpu', defaultRamId: 'pc.ram', create: buildPc },
+  { name: 'pc-q35-7.2', alias: 'q35', description: 'Standard PC (Q35 + ICH9, 2009)', arch: 'x86_64', cpuMax: 288, defaultCpuType: 'qemu64-x86_64-cpu', defaultRamId: 'pc.ram', create: buildQ35 },
 ];
 
 export function unsupported(what: string): never {

@@ -3,12 +3,15 @@
  * through exactly this, as a third party would.
  */
 import type { Machine } from './machine.js';
+import type { Clock } from './clock.js';
 import type { TypeDef, TypeExtension, TypeRegistry } from './types.js';
 
 /** How a machine type is built; `options` carries `-machine` properties and globals. */
 export interface MachineCreateContext {
   registry: TypeRegistry;
   options: MachineOptions;
+  /** The machine's clock (virtual by default); a fleet may hand each machine its own. */
+  clock?: Clock;
 }
 
 export interface MachineOptions {
@@ -37,6 +40,11 @@ export interface MachineTypeDef {
   deprecated?: boolean;
   /** The QEMU binary this machine belongs to (`x86_64`, `ppc64`). */
   arch: string;
+  /** query-machines facts (MachineInfo). */
+  cpuMax: number;
+  defaultCpuType: string;
+  defaultRamId: string;
+  numaMemSupported?: boolean;
   create(ctx: MachineCreateContext): Machine;
 }
 
