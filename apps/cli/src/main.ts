@@ -3,6 +3,7 @@
  * softmmu/vl.c: parse all options, answer the informational ones (-version, -h, help),
  * build the board, apply -device in order, open the monitors, then run (unless -S).
  */
+import { openSync, writeSync } from 'node:fs';
 import { QemuError } from '@plugboard/qdev';
 import { PlugboardServer } from '@plugboard/qmp-server';
 import { CliError, planFromArgv, type CliPlan } from './plan.js';
@@ -36,8 +37,9 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
     return info.code;
   }
   let server: PlugboardServer;
+  const serial = serialSink(plan, io);
   try {
-    server = PlugboardServer.create(plan.machine);
+    server = PlugboardServer.create({ ...plan.machine, ...(serial ? { serial } : {}) });
   } catch (e) {
     if (e instanceof QemuError) {
       const idx = (e as QemuError & { deviceIndex?: number }).deviceIndex;
@@ -86,4 +88,16 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   };
   r.host.setShutdownHandler(() => void finish());
   if (signalled) r.host.shutdown('host-signal');
+}
+
+/** The guest console: `-serial stdio` writes to stdout, `-serial file:PATH` to a file (CRLF, as a UART shows it). */
+function serialSink(plan: CliPlan, io: Io): ((line: string) => void) | undefined {
+  const b = plan.serial;
+  if (!b) return undefined;
+  if (b.kind === 'stdio') return (line) => io.stdout(line + '\r\n');
+  if (b.kind === 'file') {
+    const fd = openSync(b.path, b.append ? 'a' : 'w');
+    return (line) => writeSync(fd, line + '\r\n');
+  }
+  return undefined;
 }

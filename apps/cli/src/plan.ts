@@ -6,7 +6,7 @@ import type { MonitorSpec, PlugboardServerOptions } from '@plugboard/qmp-server'
 import { CliError } from './options/errors.js';
 import {
   OptsContext, findMachine, mergeMachineOpts, optionLocation, parseCommandLine, parseDeviceOpt, parseGlobalOpt, parseMachineOpt, parseQmpOpt,
-  parseChardevOpt, parseMonOpt, parseMemOpt, parseSmpOpt, resolveMonitors, type DeviceOpt, type MachineOpt, type MachineInfo,
+  parseChardevOpt, parseMonOpt, parseMemOpt, parseSerialOpt, parseSmpOpt, resolveMonitors, type DeviceOpt, type MachineOpt, type MachineInfo,
 } from './options/parse.js';
 import { resolveMemory, resolveSmp, type MemOpts } from './options/machine.js';
 import type { KeyvalParse } from './options/keyval.js';
@@ -23,6 +23,8 @@ export type Informational =
 
 export interface CliPlan {
   machine: PlugboardServerOptions & { deviceLocations: string[] };
+  /** `-serial`: where the guest console goes (stdio or a file). */
+  serial?: ChardevSpec['backend'];
   monitors: Array<{ spec: MonitorSpec; location: string }>;
   startPaused: boolean;
   informational?: Informational;
@@ -45,6 +47,8 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
   let startPaused = false;
   let nodefaults = false;
   let qmpIndex = 0;
+  let serialIndex = 0;
+  let serial: ChardevSpec['backend'] | undefined;
   let mem: MemOpts | undefined;
   const smp: KeyvalParse[] = [];
   const chardevIds = new Set<string>();
@@ -108,6 +112,11 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       case 'smp':
         smp.push(parseSmpOpt(arg, { location }));
         break;
+      case 'serial': {
+        const sp = parseSerialOpt(arg, { location, index: serialIndex++ });
+        if (sp && !('ref' in sp)) serial = sp.backend;
+        break;
+      }
       case 'mon':
         mons.push(parseMonOpt(arg, { location }));
         break;
@@ -144,12 +153,14 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       nodefaults,
       clock: { mode: cl.plugboard.clock.mode, scale: cl.plugboard.clock.scale },
       ...(cl.plugboard.trace ? { traceFile: cl.plugboard.trace } : {}),
+      ...(cl.plugboard.guest ? { guest: cl.plugboard.guest } : {}),
       ...(ramSize !== undefined ? { ramSize } : {}),
       ...(arch !== undefined ? { arch } : {}),
       devices,
       deviceLocations,
     },
     monitors,
+    ...(serial ? { serial } : {}),
     startPaused,
     ...(informational ? { informational } : {}),
     warnings: [],

@@ -8,6 +8,7 @@ import {
 import { queryPci } from '@plugboard/pci-core';
 import { QmpError, type QmpCommandDef, type QmpDispatcher } from '@plugboard/qmp';
 import { runHmp } from './hmp.js';
+import { formatGuestPolicy, parseGuestPolicy } from '@plugboard/guest';
 import type { MachineHost } from './host.js';
 
 /** QAPI VersionInfo, members in schema order (the QMP writer gives QEMU's output order). */
@@ -178,6 +179,33 @@ function plugboardCommands(host: MachineHost): QmpCommandDef[] {
         'virtual-ns': m.clock.nowNs(),
         'pending-timers': m.clock.listTimers().map((t) => ({ deadline: t.deadline, label: t.label })),
       }),
+    },
+    {
+      name: '__org.plugboard_query-guest',
+      handler: () => {
+        const g = host.guest;
+        if (!g) return { present: false };
+        return { present: true, policy: formatGuestPolicy(g.guest.policy), state: g.guest.state, 'log-lines': g.guest.klog.lines.length };
+      },
+    },
+    {
+      // Changes the guest's behaviour at run time (`--guest` sets it at start); the slow
+      // factor is fixed at start because running timers were scaled with it.
+      name: '__org.plugboard_guest-policy',
+      args: { policy: 'str' },
+      handler: (a) => {
+        const g = host.guest;
+        if (!g) throw new QmpError('GenericError', 'This machine has no simulated guest');
+        let p;
+        try {
+          p = parseGuestPolicy(a.policy as string);
+        } catch (e) {
+          throw new QmpError('GenericError', (e as Error).message);
+        }
+        if (p.slow !== g.guest.policy.slow) throw new QmpError('GenericError', "The guest's slow factor can only be chosen at start (--guest)");
+        g.guest.policy.name = p.name;
+        return {};
+      },
     },
     {
       // Moves guest time by hand (also while stopped): timers due in the interval fire in order.

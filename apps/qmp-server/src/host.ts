@@ -5,6 +5,7 @@
 import type { MachineEvent, PluginSet } from '@plugboard/qdev';
 import type { PlugboardMachine } from '@plugboard/machines';
 import type { HmpCommand } from './hmp.js';
+import type { AttachedGuest } from '@plugboard/guest';
 
 export type ShutdownReason = 'host-qmp-quit' | 'host-signal' | 'guest-shutdown';
 
@@ -15,6 +16,8 @@ export class MachineHost {
   private readonly eventListeners = new Set<(ev: MachineEvent, ts: { seconds: number; microseconds: number }) => void>();
   private shutdownHandler: ((reason: ShutdownReason) => void) | undefined;
   shuttingDown = false;
+  /** The simulated guest, when the machine has one (x86 for now). */
+  guest: AttachedGuest | undefined;
 
   /** The QEMU binary this machine stands for (`x86_64`, `ppc64`). */
   readonly arch: string;

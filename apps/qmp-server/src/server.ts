@@ -5,6 +5,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Plugin, PluginSet } from '@plugboard/qdev';
 import { createMachine, createPluginSet, type CreateMachineOptions } from '@plugboard/machines';
 import { QmpDispatcher, QmpServer } from '@plugboard/qmp';
+import { attachGuest, parseGuestPolicy } from '@plugboard/guest';
 import { QEMU_VERSION, registerCommands } from './commands.js';
 import { MachineHost } from './host.js';
 import { builtinPlugins } from './plugins.js';
@@ -21,6 +22,10 @@ export interface PlugboardServerOptions extends CreateMachineOptions {
   start?: boolean;
   /** `--trace FILE`: every guest-visible access and interrupt as one JSON line. */
   traceFile?: string;
+  /** `--guest POLICY`: the simulated guest's behaviour (default `linux`). */
+  guest?: string;
+  /** Where the guest's console (kernel log) goes: `-serial stdio` / `-serial file:PATH`. */
+  serial?: (line: string) => void;
 }
 
 export class PlugboardServer {
@@ -41,6 +46,14 @@ export class PlugboardServer {
     const machine = createMachine(plugins, opts);
     const server = new PlugboardServer(new MachineHost(machine, plugins));
     if (opts.traceFile) server.traceTo(opts.traceFile);
+    // The simulated guest (SeaBIOS + Linux) boots at the first `cont`, as QEMU's would.
+    if (server.host.arch === 'x86_64') {
+      server.host.guest = attachGuest(machine, {
+        policy: parseGuestPolicy(opts.guest ?? 'linux'),
+        ...(opts.serial ? { log: opts.serial } : {}),
+        firmware: { ramSize: opts.ramSize ?? 128 * 1024 * 1024 },
+      });
+    }
     if (opts.start) machine.cont();
     return server;
   }

@@ -14,6 +14,16 @@ const PIIX4_GPE0_LEN = 4;
 const ICH9_PCIHP_IO_BASE = 0x0cc0;
 const ICH9_GPE0_LEN = 16;
 
+/** ICH9-LPC power-management registers (hw/isa/lpc_ich9.c, include/hw/southbridge/ich9.h). */
+const ICH9_LPC_PMBASE = 0x40;
+const ICH9_LPC_PMBASE_MASK = 0xff80;
+const ICH9_LPC_ACPI_CTRL = 0x44;
+const ICH9_LPC_ACPI_CTRL_ACPI_EN = 0x80;
+const ICH9_PMIO_GPE0_STS = 0x20;
+
+/** ICH9 Dxx interrupt route registers' reset value maps INTA-D to PIRQ A-D. */
+const ICH9_DEFAULT_PIRQ = [0, 1, 2, 3];
+
 /** What a built machine offers to the server and to the guest. */
 export interface PlugboardMachine extends Machine {
   readonly pciRoots: PCIBus[];
@@ -24,6 +34,18 @@ export class X86Machine extends Machine implements PlugboardMachine {
   readonly pciRoots: PCIBus[] = [];
   readonly guestView: GuestView;
   host!: PCIHostBridge;
+
+  /**
+   * The chipset PIRQ an INTx reaches (the guest maps PIRQs to IRQs as its firmware set
+   * them up). `dev` is the root-bus device, `pin` already swizzled up to it. pc: PIIX3 pci_slot_get_pirq,
+   * (pin + slot - 1) & 3. q35: ICH9's default routing (hw/isa/lpc_ich9.c): slots 0-24 use
+   * PIRQ A-D swizzled like PIIX, the chipset functions use their D2xIR defaults.
+   */
+  pirqOf(dev: PCIDevice, pin: number): number {
+    const slot = dev.slot;
+    if (this.host.rootBus.isExpress && slot >= 25) return ICH9_DEFAULT_PIRQ[pin] ?? pin;
+    return (pin + slot - 1) & 3;
+  }
 
   constructor(ctx: MachineCreateContext, typeName: string) {
     super({ registry: ctx.registry, typeName, ...(ctx.clock ? { clock: ctx.clock } : {}) });
@@ -39,7 +61,7 @@ function addHost(m: X86Machine, hostType: string, name: string, busName: string,
   // Interrupt fabric: MSI writes and INTx pins reach the guest through its view (the
   // LAPIC/IOAPIC are not modelled; the guest sees the vector / the PIRQ pin).
   host.rootBus.msiSink = { msi: (_dev, address, data) => m.guestView.raise({ kind: 'msi', line: data & 0xff, data: { address, data } }) };
-  host.rootBus.intxSink = { intx: (_dev, pin, level) => m.guestView.raise({ kind: 'intx', line: pin, level }) };
+  host.rootBus.intxSink = { intx: (dev, pin, level) => m.guestView.raise({ kind: 'intx', line: m.pirqOf(dev, pin), level }) };
   host.realize(m.sysbus);
   host.rootBus.realized = true;
   m.host = host;
@@ -117,10 +139,23 @@ export function buildQ35(ctx: MachineCreateContext): X86Machine {
   // ICH9-LPC owns cold-plugged ports' buses in ACPI mode, QEMU's q35 default since 6.1
   // (hw/isa/lpc_ich9.c); with bridge support off the ports use native hotplug.
   if (lpc.prop<boolean>('acpi-pci-hotplug-with-bridge-support')) {
-    new AcpiPciHotplug({
+    const acpi = new AcpiPciHotplug({
       machine: m, owner: lpc, rootBus: root, ioBase: ICH9_PCIHP_IO_BASE, guestView: m.guestView,
       bridgeSupport: true, rootHotplug: false, gpe: { base: undefined, len: ICH9_GPE0_LEN },
-    }).attach();
+    });
+    acpi.attach();
+    // GPE0 sits at PMBASE + 0x20 once firmware programs PMBASE and sets ACPI_EN
+    // (hw/isa/lpc_ich9.c ich9_lpc_pmbase_sci_update).
+    const updateGpe = (dev: PCIDevice) => {
+      const enabled = (dev.config.get8(ICH9_LPC_ACPI_CTRL) & ICH9_LPC_ACPI_CTRL_ACPI_EN) !== 0;
+      acpi.setGpeBase(enabled ? (dev.config.get32(ICH9_LPC_PMBASE) & ICH9_LPC_PMBASE_MASK) + ICH9_PMIO_GPE0_STS : undefined);
+    };
+    lpc.attachModel({
+      afterConfigWrite: (dev, off, _v, len) => {
+        if (off < ICH9_LPC_ACPI_CTRL + 1 && off + len > ICH9_LPC_PMBASE) updateGpe(dev);
+      },
+      reset: updateGpe,
+    });
   }
   if (!ctx.options.nodefaults) defaultPciDevices(m, root, 'e1000e', {});
   const ahci = m.addBoardDevice('ich9-ahci', root, { props: { addr: '1f.2', multifunction: 'on' } }) as PCIDevice;

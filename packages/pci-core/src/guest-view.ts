@@ -5,7 +5,7 @@
  */
 import type { PCIHostBridge } from './host.js';
 import { PCI_BAR_UNMAPPED, type PCIDevice } from './pci-device.js';
-import type { PCIBus } from './pci-bus.js';
+import { PCIBus } from './pci-bus.js';
 
 export interface Bdf {
   /** Host bridge index (PCI domain / sPAPR PHB), 0 on x86. */
@@ -173,8 +173,10 @@ function findBar(bus: PCIBus, space: 'io' | 'memory', addr: number): { region: I
         },
       };
     }
+    // Only PCI buses forward PCI cycles (a PIIX3's isa.0 or an IDE bus does not).
     for (const cb of d.childBuses) {
-      const hit = findBar(cb as PCIBus, space, addr);
+      if (!(cb instanceof PCIBus)) continue;
+      const hit = findBar(cb, space, addr);
       if (hit) return hit;
     }
   }

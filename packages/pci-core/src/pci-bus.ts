@@ -12,6 +12,7 @@ export const TYPE_PCIE_BUS = 'PCIE';
 
 /** Where INTx of a root bus goes: the host bridge's interrupt router. */
 export interface IntxSink {
+  /** `dev` is the root-bus device the interrupt arrives through, `pin` 0..3 swizzled to it. */
   intx(dev: PCIDevice, pin: number, level: number): void;
 }
 
@@ -92,16 +93,18 @@ export class PCIBus extends Bus {
     return !!f0 && (f0.config.get8(PCI_HEADER_TYPE) & PCI_HEADER_TYPE_MULTI_FUNCTION) !== 0;
   }
 
-  /** INTx from a device: swizzled through bridges up to the root's sink (pci_change_irq_level). */
+  /**
+   * INTx from a device: each bridge swizzles by the slot of the device below it
+   * (pci_swizzle_map_irq_fn); the root sink gets the root-bus device and its pin.
+   */
   intx(dev: PCIDevice, level: number): void {
-    let pin = (dev.identity.interruptPin - 1 + dev.slot) % 4;
-    let bus: PCIBus = this;
-    while (!bus.isRoot) {
-      const br = bus.bridge!;
-      pin = (pin + br.slot) % 4;
-      bus = br.pciBus;
+    let pin = dev.identity.interruptPin - 1;
+    let cur = dev;
+    while (!cur.pciBus.isRoot) {
+      pin = (pin + cur.slot) % 4;
+      cur = cur.pciBus.bridge!;
     }
-    bus.intxSink?.intx(dev, pin, level);
+    cur.pciBus.intxSink?.intx(cur, pin, level);
   }
 
   override printDevice(dev: Device): string[] {

@@ -240,6 +240,8 @@ export class PCIDevice extends Device {
   /** pci_init_mask_bridge. */
   private initBridgeMasks(): void {
     const c = this.config;
+    // Bridges implement SERR# forwarding: the command bit is writable (QEMU_PCI_CAP_SERR).
+    c.setMask16(c.wmask, R.PCI_COMMAND, c.get16Mask(R.PCI_COMMAND) | R.PCI_COMMAND_SERR);
     c.set32(R.PCI_BASE_ADDRESS_0 + 8, 0); // no BARs 2-5 on a type 1 header
     c.wmask[R.PCI_PRIMARY_BUS] = 0xff;
     c.wmask[R.PCI_SECONDARY_BUS] = 0xff;

@@ -1,0 +1,77 @@
+/**
+ * One call for the server: run the firmware and boot the OS when the VM first runs
+ * (QEMU's `cont` after `-S`), and again after every system reset.
+ */
+import type { GuestView } from '@plugboard/pci-core';
+import type { Clock, Timer } from '@plugboard/qdev';
+import { runFirmware, type FirmwareOptions, type FirmwareResult } from './firmware/seabios.js';
+import { LinuxGuest, type LinuxGuestOptions } from './os/linux.js';
+
+/** What attachGuest needs of a machine (PlugboardMachine has all of it). */
+export interface MachineLike {
+  guestView: GuestView;
+  clock: Clock;
+  onFirstStart?: (() => void) | undefined;
+  /** Machine.onReset, when the machine has one: the guest reboots on system_reset. */
+  onReset?(hook: (reason: { guest: boolean; reason: string }) => void): void;
+}
+
+export interface AttachOptions extends Omit<LinuxGuestOptions, 'view' | 'clock'> {
+  /** Firmware options (RAM size, fw_cfg values); its debug lines go to `firmware.log`. */
+  firmware?: FirmwareOptions;
+  /**
+   * Guest time (ms) between the firmware and the kernel's first line: SeaBIOS, the boot
+   * loader and decompression. Scaled by `slow`. Default 1000.
+   */
+  kernelStartMs?: number;
+}
+
+export interface AttachedGuest {
+  readonly guest: LinuxGuest;
+  /** What the last firmware run found (undefined before the first start). */
+  readonly firmware: FirmwareResult | undefined;
+  /** Stops reacting to start and reset (the guest is halted). */
+  detach(): void;
+}
+
+export const DEFAULT_KERNEL_START_MS = 1000;
+
+export function attachGuest(machine: MachineLike, opts: AttachOptions = {}): AttachedGuest {
+  const guest = new LinuxGuest({ ...opts, view: machine.guestView, clock: machine.clock });
+  let firmware: FirmwareResult | undefined;
+  let attached = true;
+  let started = false;
+  let kernelStart: Timer | undefined;
+  const power = () => {
+    if (!attached) return;
+    started = true;
+    firmware = runFirmware(machine.guestView, opts.firmware);
+    kernelStart = guest.sched.after(opts.kernelStartMs ?? DEFAULT_KERNEL_START_MS, 'kernel-start', () => guest.boot());
+  };
+  const halt = () => {
+    kernelStart?.cancel();
+    guest.halt();
+  };
+  const previous = machine.onFirstStart;
+  machine.onFirstStart = () => {
+    previous?.();
+    power();
+  };
+  // A reset reruns the firmware from the reset vector: only once the VM has run at all,
+  // and from a clock timer so it happens while (and only when) the VM runs.
+  machine.onReset?.((reason) => {
+    if (!attached || !started || reason.reason === 'cold') return;
+    halt();
+    guest.sched.defer('reset', power);
+  });
+  return {
+    guest,
+    get firmware() {
+      return firmware;
+    },
+    detach() {
+      attached = false;
+      halt();
+    },
+  };
+}
