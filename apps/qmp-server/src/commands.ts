@@ -84,7 +84,10 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
       handler: (a) =>
         qemu(() => {
           const dev = findDevice(m, a.id as string);
-          const h = dev.hotplugHandler();
+          // `id` names either a device in a slot or the slot's owner (a port or bridge).
+          const own = dev.hotplugHandler();
+          const below = dev.childBuses.map((b) => b.hotplugHandler).find((h) => h?.pressAttentionButton);
+          const h = own?.pressAttentionButton ? own : below;
           if (!h?.pressAttentionButton) throw new QemuError(`Device '${a.id as string}' is not in a slot with an attention button`);
           h.pressAttentionButton(dev);
           return {};

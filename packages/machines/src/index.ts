@@ -1,4 +1,5 @@
 import { coreTypes, definePlugin, type TypeDef } from '@plugboard/qdev';
+export { pcieHotplugPlugin } from '@plugboard/hotplug-pcie';
 import { boardTypes } from './board-types.js';
 import { x86MachineTypes } from './x86.js';
 import { spaprMachineTypes } from './pseries.js';

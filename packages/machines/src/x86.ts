@@ -5,6 +5,7 @@
 import { Bus, Machine, QemuError, type MachineCreateContext, type MachineTypeDef } from '@plugboard/qdev';
 import { GuestView, PCIHostBridge, PCIBus, type PCIDevice } from '@plugboard/pci-core';
 import { AcpiPciHotplug } from '@plugboard/hotplug-acpi';
+import { slotPowerOn } from '@plugboard/hotplug-pcie';
 import { addBoardDevices } from './board-types.js';
 
 /** I/O addresses QEMU gives the ACPI blocks (spec/acpi-pcihp.md). */
@@ -142,6 +143,8 @@ export function buildQ35(ctx: MachineCreateContext): X86Machine {
     const acpi = new AcpiPciHotplug({
       machine: m, owner: lpc, rootBus: root, ioBase: ICH9_PCIHP_IO_BASE, guestView: m.guestView,
       bridgeSupport: true, rootHotplug: false, gpe: { base: undefined, len: ICH9_GPE0_LEN },
+      // ACPI mode still powers the PCIe slot through the port's Slot Control (pcie_cap_slot_enable_power).
+      slotPowerOn,
     });
     acpi.attach();
     // GPE0 sits at PMBASE + 0x20 once firmware programs PMBASE and sets ACPI_EN

@@ -128,7 +128,8 @@ const bridgeTypes: TypeDef[] = [
         capabilities: (dev) => {
           addChassisSlot(dev);
           C.ssvidInit(dev, 0x40, R.PCI_VENDOR_ID_INTEL, 0);
-          C.msiInit(dev, 0x60, 2, true, true);
+          // 32-bit MSI with per-vector masking (flags 0x0102), hw/pci-bridge/ioh3420.c.
+          C.msiInit(dev, 0x60, 2, false, true);
           portPcieCap(dev, 0x90, C.PCI_EXP_TYPE_ROOT_PORT, 0x00000411);
           C.aerInit(dev, 0x100, { rootPort: true });
         },
@@ -242,7 +243,7 @@ const chipsetTypes: TypeDef[] = [
   { name: 'piix3-ide', parent: 'pci-device', userCreatable: false, hotpluggable: false, category: 'storage', classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x7010, revision: 0, classCode: 0x010180, headerType: 0, interruptPin: 0, bars: [{ index: 4, size: 16, type: 'io' }] }) },
   { name: 'PIIX4_PM', parent: 'pci-device', userCreatable: false, hotpluggable: false, properties: [{ name: 'acpi-pci-hotplug-with-bridge-support', kind: boolProp, default: true }, { name: 'acpi-root-pci-hotplug', kind: boolProp, default: true }], classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x7113, revision: 3, classCode: 0x068000, headerType: 0, interruptPin: 1 }) },
   { name: 'mch', parent: 'pci-device', userCreatable: false, hotpluggable: false, classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x29c0, revision: 0, classCode: 0x060000, headerType: 0, interruptPin: 0 }) },
-  { name: 'ICH9-LPC', parent: 'pci-device', userCreatable: false, hotpluggable: false, properties: [{ name: 'acpi-pci-hotplug-with-bridge-support', kind: boolProp, default: true }, { name: 'x-keep-pci-slot-hpc', kind: boolProp, default: false }], classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x2918, revision: 2, classCode: 0x060100, headerType: 0, interruptPin: 0 }) },
+  { name: 'ICH9-LPC', parent: 'pci-device', userCreatable: false, hotpluggable: false, properties: [{ name: 'acpi-pci-hotplug-with-bridge-support', kind: boolProp, default: true }, { name: 'x-keep-pci-slot-hpc', kind: boolProp, default: true }], classData: pciClass({ vendorId: R.PCI_VENDOR_ID_INTEL, deviceId: 0x2918, revision: 2, classCode: 0x060100, headerType: 0, interruptPin: 0 }) },
   {
     name: 'ich9-ahci', parent: 'pci-device', userCreatable: true, category: 'storage', description: 'ICH9 AHCI',
     classData: pciClass(
