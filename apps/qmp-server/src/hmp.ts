@@ -4,7 +4,7 @@
  * Each command declares its argument signature as QEMU's table does; the parser gives
  * QEMU's messages for missing or extra arguments.
  */
-import { QemuError, deviceAdd, deviceDel, idWellFormed, infoQtree, qomGet, qomList } from '@plugboard/qdev';
+import { QemuError, deviceAdd, deviceDel, idWellFormed, infoQtree, qomGet, qomList, type PluginHmpCommand } from '@plugboard/qdev';
 import { formatInfoPci, queryPci } from '@plugboard/pci-core';
 import type { MachineHost } from './host.js';
 
@@ -105,6 +105,18 @@ export const hmpCommands: HmpCommand[] = [
   { name: 'stop', aliases: ['s'], params: '', help: 'stop emulation', run: (h) => (h.machine.stop(), '') },
   { name: 'system_reset', params: '', help: 'reset the system', run: (h) => (h.systemReset(), '') },
 ];
+
+/** Adapts a plugin's HMP command to the monitor's table. */
+export function pluginHmpCommand(c: PluginHmpCommand): HmpCommand {
+  if (c.usage !== undefined) USAGE[c.name] = c.usage;
+  return {
+    name: c.name,
+    ...(c.aliases ? { aliases: c.aliases } : {}),
+    params: c.params,
+    help: c.help,
+    run: (h, args) => c.run(args, { machine: h.machine }),
+  };
+}
 
 /** QEMU's help line: names joined by `|`, the parameter usage, ` -- `, the text. */
 const USAGE: Record<string, string> = {

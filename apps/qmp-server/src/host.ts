@@ -4,7 +4,7 @@
  */
 import type { MachineEvent, PluginSet } from '@plugboard/qdev';
 import type { PlugboardMachine } from '@plugboard/machines';
-import type { HmpCommand } from './hmp.js';
+import { pluginHmpCommand, type HmpCommand } from './hmp.js';
 import type { AttachedGuest } from '@plugboard/guest';
 
 export type ShutdownReason = 'host-qmp-quit' | 'host-signal' | 'guest-shutdown';
@@ -26,6 +26,7 @@ export class MachineHost {
     readonly machine: PlugboardMachine,
     readonly plugins: PluginSet,
   ) {
+    for (const c of plugins.hmpCommands) this.hmpExtensions.set(c.name, pluginHmpCommand(c));
     this.arch = plugins.machineTypes.find((t) => `${t.name}-machine` === machine.typeName)?.arch ?? 'x86_64';
     machine.events.on((ev) => {
       const ts = machine.clock.timestamp();

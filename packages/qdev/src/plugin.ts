@@ -57,11 +57,27 @@ export interface PluginCommand {
   handler(args: Record<string, unknown>, ctx: { machine: Machine }): unknown | Promise<unknown>;
 }
 
+/**
+ * An HMP command contributed by a plugin (reached through `human-monitor-command`).
+ * `params` is the argument signature: `s` one word, `S` the rest of the line, `O` QemuOpts
+ * text, `?` after a letter makes it optional. The result is the command's output text.
+ */
+export interface PluginHmpCommand {
+  name: string;
+  aliases?: string[];
+  params: string;
+  /** The usage shown by `help` (e.g. `[-a] [-c] id <error_status>`). */
+  usage?: string;
+  help: string;
+  run(args: string[], ctx: { machine: Machine }): string | Promise<string>;
+}
+
 export interface Plugin {
   name: string;
   types?: TypeDef[];
   machines?: MachineTypeDef[];
   qmpCommands?: PluginCommand[];
+  hmpCommands?: PluginHmpCommand[];
   /** Behaviour added to existing types (see TypeRegistry.extend). */
   extensions?: Array<{ type: string; extend: TypeExtension }>;
   /** Guest drivers, typed by @plugboard/guest (opaque here). */
@@ -80,6 +96,7 @@ export class PluginSet {
   readonly plugins: Plugin[] = [];
   readonly machineTypes: MachineTypeDef[] = [];
   readonly commands: PluginCommand[] = [];
+  readonly hmpCommands: PluginHmpCommand[] = [];
   readonly guestDrivers: unknown[] = [];
 
   constructor(readonly registry: TypeRegistry) {}
@@ -94,6 +111,7 @@ export class PluginSet {
       this.machineTypes.push(m);
     }
     this.commands.push(...(plugin.qmpCommands ?? []));
+    this.hmpCommands.push(...(plugin.hmpCommands ?? []));
     this.guestDrivers.push(...(plugin.guestDrivers ?? []));
   }
 
