@@ -5,7 +5,7 @@
 import {
   QemuError, checkUnpluggable, deviceAdd, deviceDel, deviceListProperties, findDevice, qomGet, qomList, qomListTypes, qomSet,
 } from '@plugboard/qdev';
-import { queryPci } from '@plugboard/pci-core';
+import { PCIDevice, dumpConfigSpace, queryPci } from '@plugboard/pci-core';
 import { QmpError, type QmpCommandDef, type QmpDispatcher } from '@plugboard/qmp';
 import { runHmp } from './hmp.js';
 import { formatGuestPolicy, parseGuestPolicy } from '@plugboard/guest';
@@ -182,6 +182,36 @@ function plugboardCommands(host: MachineHost): QmpCommandDef[] {
         'virtual-ns': m.clock.nowNs(),
         'pending-timers': m.clock.listTimers().map((t) => ({ deadline: t.deadline, label: t.label })),
       }),
+    },
+    {
+      // Reads a function's config space as the guest would see it (all ones when unpowered),
+      // without a guest access being traced: for users and tests following registers.
+      name: '__org.plugboard_config-read',
+      args: { id: 'str', offset: 'int', size: 'int' },
+      handler: (a) =>
+        qemu(() => {
+          const dev = findDevice(m, a.id as string);
+          if (!(dev instanceof PCIDevice)) throw new QemuError(`Device '${a.id as string}' is not a PCI device`);
+          const off = a.offset as number;
+          const size = a.size as number;
+          if (![1, 2, 4].includes(size)) throw new QemuError("Parameter 'size' expects 1, 2 or 4");
+          if (off < 0 || off + size > dev.config.size) throw new QemuError(`Parameter 'offset' expects a value below ${dev.config.size - size + 1}`);
+          return dev.configRead(off, size);
+        }),
+    },
+    {
+      // The config space of one function, or of all, in the `lspci -xxxx` text `lspci -F` reads.
+      name: '__org.plugboard_dump-config',
+      args: { '*id': 'str' },
+      handler: (a) =>
+        qemu(() => {
+          if (a.id !== undefined) {
+            const dev = findDevice(m, a.id as string);
+            if (!(dev instanceof PCIDevice)) throw new QemuError(`Device '${a.id as string}' is not a PCI device`);
+            return dumpConfigSpace(dev);
+          }
+          return [...m.devices()].filter((d): d is PCIDevice => d instanceof PCIDevice && !!d.config).map((d) => dumpConfigSpace(d)).join('');
+        }),
     },
     {
       name: '__org.plugboard_query-guest',
