@@ -2,7 +2,7 @@
  * -version, -h, -M help, -device help, -device DRIVER,help: the data comes from the
  * loaded plugins, the layout from options/help.ts (QEMU 7.2's formats).
  */
-import { deviceListProperties, type PluginSet } from '@plugboard/qdev';
+import { deviceListProperties, type Plugin, type PluginSet } from '@plugboard/qdev';
 import { createPluginSet } from '@plugboard/machines';
 import { builtinPlugins } from '@plugboard/qmp-server';
 import {
@@ -11,9 +11,16 @@ import {
 import type { CliPlan } from './plan.js';
 
 let cached: PluginSet | undefined;
-/** The built-in plugin set, built once per process (only help texts and checks use it). */
+let extra: Plugin[] = [];
+/** The built-in plugins plus those given with -plugin, built once per process. */
 function plugins(): PluginSet {
-  return (cached ??= createPluginSet(builtinPlugins()));
+  return (cached ??= createPluginSet([...builtinPlugins(), ...extra]));
+}
+
+/** Makes `-plugin` types and machines visible to the help texts and option checks. */
+export function useExtraPlugins(p: Plugin[]): void {
+  extra = p;
+  cached = undefined;
 }
 
 /** Machine types for option checks (name, alias, default, arch). */

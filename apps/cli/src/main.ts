@@ -4,10 +4,11 @@
  * build the board, apply -device in order, open the monitors, then run (unless -S).
  */
 import { openSync, writeSync } from 'node:fs';
-import { QemuError } from '@plugboard/qdev';
+import { QemuError, type Plugin } from '@plugboard/qdev';
 import { PlugboardServer } from '@plugboard/qmp-server';
 import { CliError, planFromArgv, type CliPlan } from './plan.js';
-import { answerInformational, machineList } from './informational.js';
+import { answerInformational, machineList, useExtraPlugins } from './informational.js';
+import { loadPlugins } from './plugins.js';
 import { formatDiagnostic } from './options/errors.js';
 
 export interface Io {
@@ -30,6 +31,17 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
     }
     throw e;
   }
+  let extra: Plugin[];
+  try {
+    extra = await loadPlugins(plan.plugins);
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.stderr(e.format());
+      return 1;
+    }
+    throw e;
+  }
+  useExtraPlugins(extra);
   const info = answerInformational(plan);
   if (info) {
     if (info.stdout) io.stdout(info.stdout);
@@ -39,7 +51,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
   let server: PlugboardServer;
   const serial = serialSink(plan, io);
   try {
-    server = PlugboardServer.create({ ...plan.machine, ...(serial ? { serial } : {}) });
+    server = PlugboardServer.create({ ...plan.machine, plugins: extra, ...(serial ? { serial } : {}) });
   } catch (e) {
     if (e instanceof QemuError) {
       const idx = (e as QemuError & { deviceIndex?: number }).deviceIndex;

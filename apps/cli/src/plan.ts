@@ -6,7 +6,7 @@ import type { MonitorSpec, PlugboardServerOptions } from '@plugboard/qmp-server'
 import { CliError } from './options/errors.js';
 import {
   OptsContext, findMachine, mergeMachineOpts, optionLocation, parseCommandLine, parseDeviceOpt, parseGlobalOpt, parseMachineOpt, parseQmpOpt,
-  parseChardevOpt, parseMonOpt, parseMemOpt, parseSerialOpt, parseSmpOpt, resolveMonitors, type DeviceOpt, type MachineOpt, type MachineInfo,
+  parseChardevOpt, parseMonOpt, parseMemOpt, parseSerialOpt, parsePluginOpt, parseSmpOpt, resolveMonitors, type DeviceOpt, type MachineOpt, type MachineInfo,
 } from './options/parse.js';
 import { resolveMemory, resolveSmp, type MemOpts } from './options/machine.js';
 import type { KeyvalParse } from './options/keyval.js';
@@ -23,6 +23,8 @@ export type Informational =
 
 export interface CliPlan {
   machine: PlugboardServerOptions & { deviceLocations: string[] };
+  /** `-plugin PATH|PACKAGE` (Plugboard's: a module whose default export is a plugin), in order. */
+  plugins: Array<{ spec: string; location: string }>;
   /** `-serial`: where the guest console goes (stdio or a file). */
   serial?: ChardevSpec['backend'];
   monitors: Array<{ spec: MonitorSpec; location: string }>;
@@ -47,6 +49,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
   let startPaused = false;
   let nodefaults = false;
   let qmpIndex = 0;
+  const plugins: CliPlan['plugins'] = [];
   let serialIndex = 0;
   let serial: ChardevSpec['backend'] | undefined;
   let mem: MemOpts | undefined;
@@ -117,6 +120,11 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
         if (sp && !('ref' in sp)) serial = sp.backend;
         break;
       }
+      case 'plugin': {
+        const pl = parsePluginOpt(arg, { location });
+        plugins.push({ spec: pl.file, location });
+        break;
+      }
       case 'mon':
         mons.push(parseMonOpt(arg, { location }));
         break;
@@ -160,6 +168,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       deviceLocations,
     },
     monitors,
+    plugins,
     ...(serial ? { serial } : {}),
     startPaused,
     ...(informational ? { informational } : {}),
