@@ -9,6 +9,8 @@ import { PCIDevice, dumpConfigSpace, queryPci } from '@plugboard/pci-core';
 import { QmpError, type QmpCommandDef, type QmpDispatcher } from '@plugboard/qmp';
 import { runHmp } from './hmp.js';
 import { formatGuestPolicy, parseGuestPolicy } from '@plugboard/guest';
+import { dsdtForController, dumpTable } from '@plugboard/hotplug-acpi';
+import type { X86Machine } from '@plugboard/machines';
 import type { MachineHost } from './host.js';
 
 /** QAPI VersionInfo, members in schema order (the QMP writer gives QEMU's output order). */
@@ -212,6 +214,18 @@ function plugboardCommands(host: MachineHost): QmpCommandDef[] {
           }
           return [...m.devices()].filter((d): d is PCIDevice => d instanceof PCIDevice && !!d.config).map((d) => dumpConfigSpace(d)).join('');
         }),
+    },
+    {
+      // The DSDT part that describes ACPI PCI hotplug, as table bytes `iasl -d` reads.
+      name: '__org.plugboard_dump-acpi-dsdt',
+      args: { '*format': 'str' },
+      handler: (a) => {
+        const acpi = (m as X86Machine).acpiHotplug;
+        if (!acpi) throw new QmpError('GenericError', 'This machine has no ACPI PCI hotplug controller');
+        const format = (a.format as string | undefined) ?? 'base64';
+        if (format !== 'base64' && format !== 'hex') throw new QmpError('GenericError', "Parameter 'format' does not accept value '" + format + "'");
+        return { format, data: dumpTable(dsdtForController(acpi), format) };
+      },
     },
     {
       name: '__org.plugboard_query-guest',

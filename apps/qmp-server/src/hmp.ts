@@ -6,6 +6,7 @@
  */
 import { QemuError, deviceAdd, deviceDel, idWellFormed, infoQtree, qomGet, qomList, type PluginHmpCommand } from '@plugboard/qdev';
 import { formatInfoPci, queryPci } from '@plugboard/pci-core';
+import { hmpPortRead, hmpPortWrite, parseIoFormat } from '@plugboard/hotplug-acpi';
 import type { MachineHost } from './host.js';
 
 /** `s` = one string argument, `S` = the rest of the line, `O` = QemuOpts; `?` marks optional. */
@@ -92,6 +93,15 @@ export const hmpCommands: HmpCommand[] = [
       return c ? lines([helpLine(c)]) : `unknown command: '${cmd}'\r\n`;
     },
   },
+  {
+    // i /fmt addr: port read, QEMU's format letters (/b byte, /h halfword, /w word) and output.
+    name: 'i', params: 'S', help: 'I/O port read',
+    run: (h, [rest]) => ioCommand(h, 'i', rest ?? ''),
+  },
+  {
+    name: 'o', params: 'S', help: 'I/O port write',
+    run: (h, [rest]) => ioCommand(h, 'o', rest ?? ''),
+  },
   { name: 'info', params: 's?', help: 'show various information about the system state', run: () => '' },
   {
     name: 'qom-get', params: 'ss', help: 'print QOM property',
@@ -105,6 +115,29 @@ export const hmpCommands: HmpCommand[] = [
   { name: 'stop', aliases: ['s'], params: '', help: 'stop emulation', run: (h) => (h.machine.stop(), '') },
   { name: 'system_reset', params: '', help: 'reset the system', run: (h) => (h.systemReset(), '') },
 ];
+
+/** `i [/fmt] addr` and `o [/fmt] addr value` (monitor/hmp-cmds.c hmp_ioport_read/write). */
+function ioCommand(h: MachineHost, which: 'i' | 'o', rest: string): string {
+  const usage = `Try "help ${which}" for more information\r\n`;
+  const words = rest.trim().split(/\s+/).filter(Boolean);
+  const fmt = words[0]?.startsWith('/') ? words.shift()!.slice(1) : undefined;
+  const parseNum = (t: string | undefined): number => {
+    if (t === undefined) throw new HmpParseError(`unexpected end of expression\r\n${usage}`);
+    const v = Number(t.startsWith('0x') || t.startsWith('0X') ? t : /^\d+$/.test(t) ? t : NaN);
+    if (!Number.isFinite(v)) throw new HmpParseError(`invalid char in expression\r\n${usage}`);
+    return v;
+  };
+  let size: number;
+  try {
+    size = parseIoFormat(fmt);
+  } catch (e) {
+    throw new HmpParseError(`${(e as Error).message}\r\n${usage}`);
+  }
+  const addr = parseNum(words[0]);
+  if (which === 'i') return crlf(hmpPortRead(h.machine.guestView, size, addr));
+  hmpPortWrite(h.machine.guestView, size, addr, parseNum(words[1]));
+  return '';
+}
 
 /** Adapts a plugin's HMP command to the monitor's table. */
 export function pluginHmpCommand(c: PluginHmpCommand): HmpCommand {

@@ -5,7 +5,9 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Plugin, PluginSet } from '@plugboard/qdev';
 import { createMachine, createPluginSet, type CreateMachineOptions } from '@plugboard/machines';
 import { QmpDispatcher, QmpServer } from '@plugboard/qmp';
-import { attachGuest, parseGuestPolicy } from '@plugboard/guest';
+import { attachGuest, parseGuestPolicy, provideAcpiTables } from '@plugboard/guest';
+import { dsdtForController } from '@plugboard/hotplug-acpi';
+import type { X86Machine } from '@plugboard/machines';
 import { QEMU_VERSION, registerCommands } from './commands.js';
 import { MachineHost } from './host.js';
 import { builtinPlugins } from './plugins.js';
@@ -48,6 +50,10 @@ export class PlugboardServer {
     if (opts.traceFile) server.traceTo(opts.traceFile);
     // The simulated guest (SeaBIOS + Linux) boots at the first `cont`, as QEMU's would.
     if (server.host.arch === 'x86_64') {
+      // The DSDT the firmware hands the OS describes the ACPI hotplug slots (QEMU builds it
+      // at every firmware read); without the controller (q35, bridge support off) there is none.
+      const acpi = (machine as X86Machine).acpiHotplug;
+      if (acpi) provideAcpiTables(machine.guestView, () => ({ dsdt: dsdtForController(acpi) }));
       server.host.guest = attachGuest(machine, {
         policy: parseGuestPolicy(opts.guest ?? 'linux'),
         ...(opts.serial ? { log: opts.serial } : {}),

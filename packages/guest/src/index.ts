@@ -16,3 +16,33 @@ export {
   BUILTIN_PCI_DRIVERS, matchId, pciEnableDevice, pciSetMaster,
   type PciDriver, type PciDeviceId, type HotplugDriver, type DriverHost,
 } from './os/drivers.js';
+export {
+  createPciehpDriver, pciehpDriver, pciehpSlot, pciehpSlots, PciehpSlot, PCIEHP, HZ, INITIAL_JIFFIES, wheelExpiry,
+  type PciehpOptions, type PciehpState,
+} from './drivers/pciehp/index.js';
+
+export {
+  createShpchpDriver, shpchpDriver, shpchpSlot, shpchpSlots, ShpchpSlot, SHPCHP, detectControl as shpchpDetectControl, oshpPaths,
+  type ShpchpOptions, type ShpcControl,
+} from './drivers/shpchp/index.js';
+
+export {
+  acpiphpDriver, createAcpiphpDriver, provideAcpiTables, acpiTablesOf, AmlInterpreter, AcpiEvents, AcpiphpGlue,
+  type AcpiphpOptions, type AcpiTables, type AcpiHardware, type AmlNode, type AmlNotify,
+} from './drivers/acpiphp/index.js';
+// acpiphp is registered before pciehp: Linux enumerates ACPI slots when a bus is scanned,
+// before the PCIe port services probe (and pciehp leaves ports `_OSC` did not grant it).
+import { registerHotplugDriver as registerAcpiphp } from './os/linux.js';
+import { acpiphpDriver as builtinAcpiphp } from './drivers/acpiphp/index.js';
+registerAcpiphp(builtinAcpiphp);
+
+// Built-in hotplug drivers every LinuxGuest loads unless given its own list.
+import { registerHotplugDriver as registerBuiltinHotplugDriver } from './os/linux.js';
+import { pciehpDriver as builtinPciehp } from './drivers/pciehp/index.js';
+registerBuiltinHotplugDriver(builtinPciehp);
+
+// shpchp binds after the PCIe port services (device_initcall order; recorded: pciehp's slot
+// line precedes shpchp's probe), to every SHPC bridge the firmware lets it drive.
+import { registerHotplugDriver as registerShpchp } from './os/linux.js';
+import { shpchpDriver as builtinShpchp } from './drivers/shpchp/index.js';
+registerShpchp(builtinShpchp);

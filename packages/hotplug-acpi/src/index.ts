@@ -22,3 +22,5 @@ export { getBsel, assignBsels, findHotplugBus, pciBusesDepthFirst } from './bsel
  */
 export const acpiHotplugPlugin = definePlugin({ name: '@plugboard/hotplug-acpi' });
 export default acpiHotplugPlugin;
+
+export * from './aml/index.js';

@@ -35,6 +35,8 @@ export class X86Machine extends Machine implements PlugboardMachine {
   readonly pciRoots: PCIBus[] = [];
   readonly guestView: GuestView;
   host!: PCIHostBridge;
+  /** The ACPI PCI hotplug controller (pc always; q35 unless bridge support is off). */
+  acpiHotplug: AcpiPciHotplug | undefined;
 
   /**
    * The chipset PIRQ an INTx reaches (the guest maps PIRQs to IRQs as its firmware set
@@ -114,12 +116,13 @@ export function buildPc(ctx: MachineCreateContext): X86Machine {
   const pm = m.addBoardDevice('PIIX4_PM', root, { props: { addr: '1.3' } }) as PCIDevice;
   // PIIX4_PM is the ACPI PCI hotplug controller of pci.0 (hw/acpi/piix4.c); it must own the
   // buses before the -device options are cold-plugged.
-  new AcpiPciHotplug({
+  m.acpiHotplug = new AcpiPciHotplug({
     machine: m, owner: pm, rootBus: root, ioBase: PIIX4_PCIHP_IO_BASE, guestView: m.guestView,
     bridgeSupport: pm.prop<boolean>('acpi-pci-hotplug-with-bridge-support'),
     rootHotplug: pm.prop<boolean>('acpi-root-pci-hotplug'),
     gpe: { base: PIIX4_GPE0_BASE, len: PIIX4_GPE0_LEN },
-  }).attach();
+  });
+  m.acpiHotplug.attach();
   const i2c = childBus(m, pm, 'i2c-bus', 'i2c');
   addBoardDevices(m, 'smbus-eeprom', i2c, 8);
   return m;
@@ -147,6 +150,7 @@ export function buildQ35(ctx: MachineCreateContext): X86Machine {
       slotPowerOn,
     });
     acpi.attach();
+    m.acpiHotplug = acpi;
     // GPE0 sits at PMBASE + 0x20 once firmware programs PMBASE and sets ACPI_EN
     // (hw/isa/lpc_ich9.c ich9_lpc_pmbase_sci_update).
     const updateGpe = (dev: PCIDevice) => {
