@@ -122,6 +122,8 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       }
       case 'plugin': {
         const pl = parsePluginOpt(arg, { location });
+        // Plugin arguments have no consumer yet: say so rather than drop them silently.
+        if (pl.args.length) throw new CliError({ location, message: `plugin arguments are not supported yet: ${pl.args.map(([k]) => k).join(', ')}` });
         plugins.push({ spec: pl.file, location });
         break;
       }

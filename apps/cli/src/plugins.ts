@@ -3,9 +3,9 @@
  * Plugboard plugin made with `definePlugin`. A path is resolved from the current directory;
  * anything else is a package name resolved from there too.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Plugin } from '@plugboard/qdev';
 import { CliError } from './options/errors.js';
@@ -19,10 +19,7 @@ export async function loadPlugins(specs: Array<{ spec: string; location: string 
   for (const { spec, location } of specs) {
     let url: string;
     try {
-      const asPath = resolve(spec);
-      url = spec.startsWith('.') || spec.startsWith('/') || existsSync(asPath)
-        ? pathToFileURL(asPath).href
-        : pathToFileURL(createRequire(pathToFileURL(resolve('package.json')).href).resolve(spec)).href;
+      url = pathToFileURL(resolvePlugin(spec)).href;
     } catch {
       throw new CliError({ location, message: `Could not find plugin '${spec}'` });
     }
@@ -37,4 +34,30 @@ export async function loadPlugins(specs: Array<{ spec: string; location: string 
     out.push(p);
   }
   return out;
+}
+
+/**
+ * A file, a package directory (its package.json's ESM entry), or a package name looked up in
+ * node_modules from the current directory upwards (ESM-only packages have no `require` entry,
+ * so the `exports` map is read directly).
+ */
+function resolvePlugin(spec: string): string {
+  const asPath = resolve(spec);
+  if (existsSync(asPath)) return statSync(asPath).isDirectory() ? packageEntry(asPath) : asPath;
+  if (spec.startsWith('.') || spec.startsWith('/')) throw new Error('not found');
+  for (let dir = resolve('.'); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', spec);
+    if (existsSync(join(candidate, 'package.json'))) return packageEntry(candidate);
+    if (dirname(dir) === dir) break;
+  }
+  return createRequire(pathToFileURL(resolve('package.json')).href).resolve(spec);
+}
+
+function packageEntry(dir: string): string {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { exports?: unknown; module?: string; main?: string };
+  const dot = typeof pkg.exports === 'object' && pkg.exports !== null && '.' in pkg.exports ? (pkg.exports as Record<string, unknown>)['.'] : pkg.exports;
+  const pick = (e: unknown): string | undefined =>
+    typeof e === 'string' ? e : typeof e === 'object' && e !== null ? pick((e as Record<string, unknown>).import ?? (e as Record<string, unknown>).default) : undefined;
+  const entry = pick(dot) ?? pkg.module ?? pkg.main ?? 'index.js';
+  return join(dir, entry);
 }

@@ -5,7 +5,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Plugin, PluginSet } from '@plugboard/qdev';
 import { createMachine, createPluginSet, type CreateMachineOptions } from '@plugboard/machines';
 import { QmpDispatcher, QmpServer } from '@plugboard/qmp';
-import { attachGuest, parseGuestPolicy, provideAcpiTables } from '@plugboard/guest';
+import { attachGuest, parseGuestPolicy, provideAcpiTables, type HotplugDriver, type PciDriver } from '@plugboard/guest';
 import { dsdtForController } from '@plugboard/hotplug-acpi';
 import type { X86Machine } from '@plugboard/machines';
 import { QEMU_VERSION, registerCommands } from './commands.js';
@@ -54,11 +54,17 @@ export class PlugboardServer {
       // at every firmware read); without the controller (q35, bridge support off) there is none.
       const acpi = (machine as X86Machine).acpiHotplug;
       if (acpi) provideAcpiTables(machine.guestView, () => ({ dsdt: dsdtForController(acpi) }));
-      server.host.guest = attachGuest(machine, {
+      const attached = attachGuest(machine, {
         policy: parseGuestPolicy(opts.guest ?? 'linux'),
         ...(opts.serial ? { log: opts.serial } : {}),
         firmware: { ramSize: opts.ramSize ?? 128 * 1024 * 1024 },
       });
+      server.host.guest = attached;
+      // Guest drivers contributed by plugins join the simulated OS like built-in ones.
+      for (const d of plugins.guestDrivers as Array<HotplugDriver | PciDriver>) {
+        if ('ids' in d) attached.guest.registerPciDriver(d);
+        else attached.guest.registerHotplugDriver(d);
+      }
     }
     if (opts.start) machine.cont();
     return server;
