@@ -1,5 +1,6 @@
 import { coreTypes, definePlugin, type TypeDef } from '@plugboard/qdev';
 export { pcieHotplugPlugin } from '@plugboard/hotplug-pcie';
+export { shpcHotplugPlugin } from '@plugboard/hotplug-shpc';
 import { boardTypes } from './board-types.js';
 import { x86MachineTypes } from './x86.js';
 import { spaprMachineTypes } from './pseries.js';

@@ -23,8 +23,10 @@ export function pciClass(pci: PciIdentity, hooks?: PciClassHooks, extra: Record<
 const baseTypes: TypeDef[] = [
   { name: 'pci-device', parent: 'device', abstract: true, busType: 'PCI', properties: [...pciDeviceProperties], instantiate: (t: TypeImpl, m: Machine) => new PCIDevice(t, m) },
   { name: 'base-pci-bridge', parent: 'pci-device', abstract: true, instantiate: (t: TypeImpl, m: Machine) => new PCIBridge(t, m) },
-  { name: 'pcie-port', parent: 'base-pci-bridge', abstract: true, classData: { secondaryExpress: true, disableBaseLimitOnReset: true } },
-  { name: 'pcie-slot', parent: 'pcie-port', abstract: true },
+  { name: 'pcie-port', parent: 'base-pci-bridge', abstract: true, classData: { secondaryExpress: true } },
+  // Root and downstream ports close their windows at reset (pci_bridge_disable_base_limit
+  // in their reset handlers); the switch's upstream port does not.
+  { name: 'pcie-slot', parent: 'pcie-port', abstract: true, classData: { disableBaseLimitOnReset: true } },
   { name: 'pcie-root-port-base', parent: 'pcie-slot', abstract: true },
   { name: 'pci-host-bridge', parent: 'sys-bus-device', abstract: true, instantiate: (t: TypeImpl, m: Machine) => new PCIHostBridge(t, m) },
   { name: 'pcie-host-bridge', parent: 'pci-host-bridge', abstract: true },

@@ -29,6 +29,8 @@ interface VirtioModel {
   classCode: number;
   legacyIoSize?: number;
   backend: string;
+  /** The option ROM QEMU loads (efi-virtio.rom for virtio-net), its size. */
+  rom?: { file: string; size: number };
 }
 
 export class VirtioPCIDevice extends PCIDevice {
@@ -121,7 +123,7 @@ function virtioType(name: string, description: string, category: TypeDef['catego
       properties: qemuProperties(name),
       classData: {
         virtio: m,
-        pci: { vendorId: R.PCI_VENDOR_ID_REDHAT_QUMRANET, deviceId: m.transitionalId ?? VIRTIO_PCI_MODERN_BASE + m.virtioId, revision: 0, classCode: m.classCode, headerType: 0, interruptPin: 1 },
+        pci: { vendorId: R.PCI_VENDOR_ID_REDHAT_QUMRANET, deviceId: m.transitionalId ?? VIRTIO_PCI_MODERN_BASE + m.virtioId, revision: 0, classCode: m.classCode, headerType: 0, interruptPin: 1, ...(m.rom ? { romfile: m.rom.file, romSize: m.rom.size } : {}) },
         pciHooks: { identity: virtioIdentity, capabilities: virtioCaps },
       },
     },
@@ -133,7 +135,7 @@ function virtioType(name: string, description: string, category: TypeDef['catego
 export const virtioTypes: TypeDef[] = [
   { name: 'virtio-pci', parent: 'pci-device', abstract: true, instantiate: (t: TypeImpl, mach: Machine) => new VirtioPCIDevice(t, mach) },
   { name: 'virtio-device', parent: 'device', abstract: true, busType: 'virtio-bus' },
-  ...virtioType('virtio-net-pci', 'virtio-net-pci', 'network', { virtioId: 1, transitionalId: 0x1000, classCode: 0x020000, legacyIoSize: 32, backend: 'virtio-net-device' }, ['virtio-net']),
+  ...virtioType('virtio-net-pci', 'virtio-net-pci', 'network', { virtioId: 1, transitionalId: 0x1000, classCode: 0x020000, legacyIoSize: 32, backend: 'virtio-net-device', rom: { file: 'efi-virtio.rom', size: 256 * KiB } }, ['virtio-net']),
   ...virtioType('virtio-blk-pci', 'virtio-blk-pci', 'storage', { virtioId: 2, transitionalId: 0x1001, classCode: 0x010000, legacyIoSize: 128, backend: 'virtio-blk-device' }, ['virtio-blk']),
   ...virtioType('virtio-scsi-pci', 'virtio-scsi-pci', 'storage', { virtioId: 8, transitionalId: 0x1004, classCode: 0x010000, legacyIoSize: 64, backend: 'virtio-scsi-device' }, ['virtio-scsi']),
   ...virtioType('virtio-mouse-pci', 'virtio-mouse-pci', 'input', { virtioId: 18, classCode: 0x098000, backend: 'virtio-mouse-device' }, ['virtio-mouse']),

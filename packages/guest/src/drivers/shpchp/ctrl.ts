@@ -4,7 +4,6 @@
  * attention-button state machine with its 5 s delayed work, the enable and disable
  * sequences, and what the slot's sysfs files do.
  */
-import type { Timer } from '@plugboard/qdev';
 import type { Task, TaskBody } from '../../os/sched.js';
 import { HZ } from '../pciehp/jiffies.js';
 import { Mutex, SHPCHP, hex, type Controller } from './hpc.js';
@@ -23,7 +22,7 @@ export class Slot {
   status = 0;
   readonly lock: Mutex;
   /** The 5 s delayed work of a button press. */
-  work: Timer | undefined;
+  work: Task<void> | undefined;
   readonly tasks = new Set<Task<unknown>>();
 
   constructor(
@@ -170,8 +169,13 @@ export class Slot {
         c.info(`PCI slot #${this.name} - powering ${on ? 'off' : 'on'} due to button press`);
         yield* c.writeCmd(this.hpSlot, S.SET_PWR_BLINK);
         yield* c.writeCmd(this.hpSlot, S.SET_ATTN_OFF);
-        // queue_delayed_work(5 * HZ): a timer-wheel timer, rounded up to its bucket.
-        this.work = c.guest.clock.setTimer(c.jiffies.timerNs((S.BUTTON_WAIT_MS / 1000) * HZ), () => this.pushbuttonWork(), `guest:${SHPCHP}-${this.name}:button`);
+        // queue_delayed_work(5 * HZ): a timer-wheel timer, rounded up to its bucket. A task, so
+        // that a guest reset (Scheduler.cancelAll) stops it like every other kernel work.
+        const ns = c.jiffies.timerNs((S.BUTTON_WAIT_MS / 1000) * HZ);
+        this.work = c.guest.sched.spawn(`${SHPCHP}-${this.name}:button`, (function* (slot: Slot): TaskBody<void> {
+          yield { kind: 'sleep', ns };
+          slot.pushbuttonWork();
+        })(this));
         return;
       }
       case S.BLINKINGOFF_STATE:
@@ -196,7 +200,7 @@ export class Slot {
   }
 
   /** shpchp_queue_pushbutton_work: BLINKING -> POWER state, then the pushbutton thread. */
-  private pushbuttonWork(): void {
+  pushbuttonWork(): void {
     this.work = undefined;
     this.queue('pushbutton', (function* (slot: Slot): TaskBody<void> {
       yield* slot.lock.lock();

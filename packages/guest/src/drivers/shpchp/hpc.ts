@@ -4,7 +4,7 @@
  * handler. Probe reads go through the capability's DWORD SELECT/DATA window, everything
  * else through MMIO at BAR0 + base offset, all via the GuestView.
  */
-import { regs as R } from '@plugboard/pci-core';
+import { regs as R, type GuestView } from '@plugboard/pci-core';
 import { pciEnableDevice, pciSetMaster } from '../../os/drivers.js';
 import type { LinuxGuest } from '../../os/linux.js';
 import type { PciDev } from '../../os/pci-dev.js';
@@ -40,7 +40,7 @@ export class Mutex {
 }
 
 export class Controller {
-  readonly view;
+  readonly view: GuestView;
   readonly jiffies: Jiffies;
   capOffset = 0;
   mmioBase = 0;
@@ -307,13 +307,19 @@ export class Controller {
     return true;
   }
 
-  /** start_int_poll_timer / int_poll_timeout: the interrupt logic from a timer. */
+  /**
+   * start_int_poll_timer / int_poll_timeout: the interrupt logic from a timer, first after
+   * `seconds`, then every shpchp_poll_time seconds (clamped to 1..60, else 2). A task, so a
+   * guest reset stops it.
+   */
   private startPollTimer(seconds: number): void {
-    const s = seconds <= 0 || seconds > S.POLL_MAX_S ? S.POLL_DEFAULT_S : seconds;
-    this.pollTimer = this.guest.clock.setTimer(this.jiffies.timerNs(s * HZ), () => {
-      this.isr();
-      this.startPollTimer(this.opts.pollTime || S.POLL_DEFAULT_S);
-    }, `guest:${SHPCHP}:poll`);
+    const clamp = (s: number) => (s <= 0 || s > S.POLL_MAX_S ? S.POLL_DEFAULT_S : s);
+    this.pollTimer = this.guest.sched.spawn(`${SHPCHP}:poll`, (function* (c: Controller): TaskBody<void> {
+      for (let s = clamp(seconds); ; s = clamp(c.opts.pollTime || S.POLL_DEFAULT_S)) {
+        yield { kind: 'sleep', ns: c.jiffies.timerNs(s * HZ) };
+        c.isr();
+      }
+    })(this));
   }
 
   /** hpc_release_ctlr: mask every slot and the controller, free the interrupt. */

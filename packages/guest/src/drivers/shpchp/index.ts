@@ -130,6 +130,9 @@ const tried = new WeakSet<PciDev>();
 function probe(guest: LinuxGuest, pdev: PciDev, control: ShpcControl, copts: ControllerOptions): boolean {
   if (tried.has(pdev)) return controllers.has(pdev);
   tried.add(pdev);
+  // A bridge left without a secondary bus (no bus number was free when it was hot-added):
+  // Linux 6.1 would dereference pdev->subordinate and oops; the simulated guest declines.
+  if (!pdev.subordinate) return false;
   if (!pdev.findCapability(PCI_CAP_ID_SHPC) || !getHotplugControl(guest, pdev, control, SHPCHP)) return false;
   const c = new Controller(guest, pdev, copts);
   controllers.set(pdev, c);
@@ -187,7 +190,7 @@ export function createShpchpDriver(opts: ShpchpOptions = {}): HotplugDriver {
      */
     probe(port, guest) {
       if (!eligible(port)) return false;
-      if (initPending.has(guest)) return port.findCapability(PCI_CAP_ID_SHPC) !== 0 && controlFor(guest) !== 'oshp';
+      if (initPending.has(guest)) return !!port.subordinate && port.findCapability(PCI_CAP_ID_SHPC) !== 0 && controlFor(guest) !== 'oshp';
       return probe(guest, port, controlFor(guest), copts);
     },
     remove(port, guest) {
