@@ -1,10 +1,20 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  target: 'node20',
-  sourcemap: false,
-});
+export default defineConfig([
+  {
+    entry: ['src/index.ts'],
+    format: ['esm'],
+    dts: true,
+    target: 'node20',
+    sourcemap: false,
+  },
+  {
+    // `plugboard-qmp`: one bundled file, so starting a fleet does not walk node_modules.
+    entry: { 'plugboard-qmp': 'src/daemon.ts' },
+    format: ['esm'],
+    target: 'node20',
+    sourcemap: false,
+    noExternal: [/^@plugboard\//],
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);

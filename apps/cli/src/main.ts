@@ -3,7 +3,8 @@
  * softmmu/vl.c: parse all options, answer the informational ones (-version, -h, help),
  * build the board, apply -device in order, open the monitors, then run (unless -S).
  */
-import { openSync, writeSync } from 'node:fs';
+import { openSync, writeFileSync, writeSync } from 'node:fs';
+import { spaprOf } from '@plugboard/hotplug-spapr';
 import { QemuError, type Plugin } from '@plugboard/qdev';
 import { PlugboardServer } from '@plugboard/qmp-server';
 import { CliError, planFromArgv, type CliPlan } from './plan.js';
@@ -60,6 +61,19 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
       return 1;
     }
     throw e;
+  }
+  // -machine dumpdtb=FILE: write the flattened device tree and exit, as QEMU's pseries does.
+  const dtbFile = plan.machine.props?.dumpdtb;
+  if (dtbFile !== undefined) {
+    const dtb = spaprOf(server.machine)?.dumpDtb();
+    if (!dtb) {
+      io.stderr(formatDiagnostic({ message: 'this machine has no device tree to dump' }));
+      return 1;
+    }
+    writeFileSync(dtbFile, dtb);
+    io.stderr(formatDiagnostic({ message: `dtb dumped to ${dtbFile}. Exiting.` }, 'info'));
+    await server.close();
+    return 0;
   }
   for (const mon of plan.monitors) {
     try {

@@ -34,7 +34,7 @@ export interface CliPlan {
 }
 
 /** `-machine` properties Plugboard accepts (they change nothing it models). */
-const MACHINE_PROPS = new Set(['accel', 'usb', 'graphics', 'dump-guest-core', 'mem-merge', 'kernel-irqchip', 'smm', 'vmport', 'sata', 'pit', 'hpet', 'acpi', 'dumpdtb', 'cap-ccf-assist', 'ic-mode', 'max-cpu-compat', 'confidential-guest-support', 'memory-backend']);
+const MACHINE_PROPS = new Set(['accel', 'usb', 'graphics', 'dump-guest-core', 'mem-merge', 'kernel-irqchip', 'smm', 'vmport', 'sata', 'pit', 'hpet', 'acpi', 'dumpdtb', 'cap-ccf-assist', 'ic-mode', 'max-cpu-compat', 'confidential-guest-support', 'memory-backend', 'modern-hotplug-events']);
 
 export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo & { arch: string }> = []): CliPlan {
   const cl = parseCommandLine(argv);
@@ -152,7 +152,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
     const qomType = `${def.name}-machine`;
     for (const [k] of merged.props) if (!MACHINE_PROPS.has(k)) throw new CliError({ message: `Property '${qomType}.${k}' not found` });
     arch = def.arch;
-    ramSize = Number(resolveMemory(mem, { defaultRamSize: 128n * 1024n * 1024n }).size);
+    ramSize = Number(resolveMemory(mem, { defaultRamSize: def.arch === 'ppc64' ? 512n * 1024n * 1024n : 128n * 1024n * 1024n }).size);
     resolveSmp(smp, { name: def.name, maxCpus: def.arch === 'ppc64' ? 2048 : 288 });
   }
   return {

@@ -5,7 +5,7 @@
 import type { MachineEvent, PluginSet } from '@plugboard/qdev';
 import type { PlugboardMachine } from '@plugboard/machines';
 import { pluginHmpCommand, type HmpCommand } from './hmp.js';
-import type { AttachedGuest } from '@plugboard/guest';
+import type { AttachedGuest, AttachedPseriesGuest } from '@plugboard/guest';
 
 export type ShutdownReason = 'host-qmp-quit' | 'host-signal' | 'guest-shutdown';
 
@@ -17,7 +17,7 @@ export class MachineHost {
   private shutdownHandler: ((reason: ShutdownReason) => void) | undefined;
   shuttingDown = false;
   /** The simulated guest, when the machine has one (x86 for now). */
-  guest: AttachedGuest | undefined;
+  guest: AttachedGuest | AttachedPseriesGuest | undefined;
 
   /** The QEMU binary this machine stands for (`x86_64`, `ppc64`). */
   readonly arch: string;

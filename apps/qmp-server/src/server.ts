@@ -5,7 +5,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Plugin, PluginSet } from '@plugboard/qdev';
 import { createMachine, createPluginSet, type CreateMachineOptions } from '@plugboard/machines';
 import { QmpDispatcher, QmpServer } from '@plugboard/qmp';
-import { attachGuest, parseGuestPolicy, provideAcpiTables, type HotplugDriver, type PciDriver } from '@plugboard/guest';
+import { attachGuest, attachPseriesGuest, parseGuestPolicy, provideAcpiTables, type HotplugDriver, type PciDriver } from '@plugboard/guest';
 import { dsdtForController } from '@plugboard/hotplug-acpi';
 import type { X86Machine } from '@plugboard/machines';
 import { QEMU_VERSION, registerCommands } from './commands.js';
@@ -65,6 +65,12 @@ export class PlugboardServer {
         if ('ids' in d) attached.guest.registerPciDriver(d);
         else attached.guest.registerHotplugDriver(d);
       }
+    } else if (server.host.arch === 'ppc64') {
+      // pseries: SLOF's job is done by the platform; the guest does CAS, then rtas_errd/drmgr.
+      server.host.guest = attachPseriesGuest(machine as never, {
+        policy: parseGuestPolicy(opts.guest ?? 'linux'),
+        ...(opts.serial ? { log: opts.serial } : {}),
+      });
     }
     if (opts.start) machine.cont();
     return server;

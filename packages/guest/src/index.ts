@@ -46,3 +46,17 @@ registerBuiltinHotplugDriver(builtinPciehp);
 import { registerHotplugDriver as registerShpchp } from './os/linux.js';
 import { shpchpDriver as builtinShpchp } from './drivers/shpchp/index.js';
 registerShpchp(builtinShpchp);
+
+export {
+  attachPseriesGuest, pseriesDriver, PseriesPlatform, Dlpar as PseriesDlpar, UserSpace as PseriesUserSpace, OfNode, unflatten, drcTable,
+  RtasClient, spaprPortOf, configureConnector as rtasConfigureConnector, findSection as rtasFindSection, hotplugSection as rtasHotplugSection,
+  parseLog as rtasParseLog,
+  type AttachedPseriesGuest, type PseriesGuestOptions, type PseriesOptions, type GuestPhb, type Lmb, type DrcEntry, type SpaprPort, type HotplugLog,
+  type ErrorLog,
+} from './drivers/spapr/index.js';
+export {
+  aerServiceProbe, aerServiceOf, pciAerInit, pciEnablePcieErrorReporting, registerPciErrorHandlers, pciChannelState, pcieDoRecovery,
+  pciSaveState, pciRestoreState, pciAerClearStatus, AerService, AER_CORRECTABLE_ERROR_STRING, AER_UNCORRECTABLE_ERROR_STRING,
+  PCI_ERS_RESULT_CAN_RECOVER, PCI_ERS_RESULT_DISCONNECT, PCI_ERS_RESULT_NEED_RESET, PCI_ERS_RESULT_NONE, PCI_ERS_RESULT_NO_AER_DRIVER,
+  PCI_ERS_RESULT_RECOVERED, type AerIrq, type PciChannelState, type PciErrorHandlers,
+} from './drivers/aer/index.js';

@@ -8,6 +8,7 @@ import { definePlugin, type QObject } from '@plugboard/qdev';
 import { PCIBridge, caps, regs, type PCIDevice } from '@plugboard/pci-core';
 import { PcieSlot } from './slot.js';
 import { PCI_EXP_SLTCAP_PCP, PCI_EXP_SLTCTL_PCC } from './regs.js';
+import { aerHmpCommands, attachAer } from './aer/index.js';
 
 export * as pcieRegs from './regs.js';
 export * from './regs.js';
@@ -15,6 +16,7 @@ export { PcieSlot, sltctlPoweredOff } from './slot.js';
 export { hotplugInfo, ledStatus, HOTPLUG_TYPE_PCIE_NATIVE, type DeviceAndPath, type HotplugInfoInput, type LedStatus } from './query.js';
 export { initSlotLink, linkStatusFollowsChild, syncLinkStatus } from './link.js';
 export { deliverHotplugInterrupt, rootPortIntxAfterWrite, hasIntxPin } from './irq.js';
+export * from './aer/index.js';
 
 /** The abstract QOM type every slot-carrying port derives from (hw/pci/pcie_port.c). */
 export const TYPE_PCIE_SLOT = 'pcie-slot';
@@ -63,6 +65,8 @@ export const pcieHotplugPlugin = definePlugin({
       },
     },
   ],
+  hmpCommands: aerHmpCommands,
+  onMachine: attachAer,
 });
 
 export default pcieHotplugPlugin;

@@ -19,7 +19,6 @@ export const boardTypes: TypeDef[] = [
   ...['i8257', 'isa-i8259', 'mc146818rtc', 'isa-pit', 'isa-pcspk', 'isa-fdc', 'i8042', 'vmport', 'vmmouse', 'port92'].map((n) => board(n, 'isa-device')),
   board('smbus-eeprom', 'i2c-slave'),
   board('spapr-xive', 'sys-bus-device'),
-  board('power9_v2.0-spapr-cpu-core', 'device', { category: 'cpu' }),
   board('spapr-vio-bridge', 'sys-bus-device'),
   board('spapr-nvram', 'device', { busType: 'spapr-vio-bus' }),
 ];

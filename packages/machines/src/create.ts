@@ -41,7 +41,8 @@ export function createMachine(plugins: PluginSet, opts: CreateMachineOptions = {
   const def = opts.type ? plugins.findMachine(opts.type) : plugins.machineTypes.find((m) => m.arch === arch && m.isDefault);
   if (!def) throw new QemuError(`unsupported machine type "${opts.type ?? ''}"`);
   const clock = opts.clock ? new Clock({ mode: opts.clock.mode, ...(opts.clock.scale !== undefined ? { scale: opts.clock.scale } : {}) }) : undefined;
-  const machine = def.create({ registry: plugins.registry, options: defaultOptions(opts), ...(clock ? { clock } : {}) }) as PlugboardMachine;
+  const options = defaultOptions({ ...opts, ...(opts.ramSize === undefined && def.defaultRamSize ? { ramSize: def.defaultRamSize } : {}) });
+  const machine = def.create({ registry: plugins.registry, options, ...(clock ? { clock } : {}) }) as PlugboardMachine;
   plugins.attach(machine);
   (opts.devices ?? []).forEach((d, i) => {
     try {

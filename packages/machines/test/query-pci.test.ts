@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { formatInfoPci, pciCatalogPlugin, queryPci } from '@plugboard/pci-core';
-import { corePlugin, createMachine, createPluginSet, machinesPlugin } from '../src/index.js';
+import { corePlugin, createMachine, createPluginSet, hotplugSpaprPlugin, machinesPlugin } from '../src/index.js';
 import { fixtureDevices, loadFixture, replyTo } from './fixtures.js';
 
-const plugins = () => createPluginSet([corePlugin, pciCatalogPlugin, machinesPlugin]);
+const plugins = () => createPluginSet([corePlugin, pciCatalogPlugin, hotplugSpaprPlugin, machinesPlugin]);
 
 const cases: Array<[string, string, string?]> = [
   ['pc-nodefaults', 'pc'],

@@ -45,6 +45,8 @@ export interface MachineTypeDef {
   defaultCpuType: string;
   defaultRamId: string;
   numaMemSupported?: boolean;
+  /** RAM when `-m` is not given (QEMU: 128 MiB on x86, 512 MiB on pseries). */
+  defaultRamSize?: number;
   create(ctx: MachineCreateContext): Machine;
 }
 
