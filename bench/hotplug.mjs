@@ -79,5 +79,5 @@ console.log('full PCIe hotplug cycle (add -> guest bound -> del -> DEVICE_DELETE
 console.log(`  plugboard (virtual clock), median of ${CYCLES}: ${cyc.wall.toFixed(2)} ms wall; guest-time spacing X_DEVICE_ON -> DEVICE_DELETED ${(cyc.virtSpacing / 1000).toFixed(3)} s`);
 console.log(`  qemu 7.2 + linux 6.1 (TCG, recorded): ${(rec.add + rec.del).toFixed(0)} ms wall (add ${rec.add} ms, del ${rec.del} ms)`);
 console.log(`  ratio: plugboard is ${((rec.add + rec.del) / cyc.wall).toFixed(0)}x faster`);
-const many = await manyPorts(Number(process.env.BENCH_PORTS ?? 240));
+const many = await manyPorts(Number(process.env.BENCH_PORTS ?? 128));
 console.log(`${many.ports} root ports, each plugged (guest online) then unplugged: ${many.totalMs.toFixed(0)} ms wall (plug phase ${many.addMs.toFixed(0)} ms)`);

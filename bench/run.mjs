@@ -93,3 +93,9 @@ if (results.length === 2) {
   console.log(`ratio plugboard/qemu: start ${(p.start / q.start).toFixed(2)}x, query-status ${(p.status / q.status).toFixed(2)}x, query-pci ${(p.pci / q.pci).toFixed(2)}x`);
 }
 void node;
+
+// The other benchmarks, in the same run.
+for (const script of ['hotplug.mjs', 'fleet.mjs']) {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: 'inherit', timeout: 600_000 });
+  if (r.status !== 0) console.log(`bench/${script}: exit ${r.status ?? r.signal}`);
+}

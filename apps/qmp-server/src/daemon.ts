@@ -245,6 +245,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   if (typeof r === 'number') process.exit(r);
   fleet = r;
   if (signalled || fleet.size === 0) return void finish();
+  // A crashed machine says why on stderr, as a dying QEMU does; the others go on.
+  fleet.on('crash', (m: FleetMachine, e: unknown) => processIo.stderr(`${DAEMON_NAME}: ${m.name}: internal error: ${e instanceof Error ? e.message : String(e)}\n`));
   // QEMU exits after `quit`; a fleet exits when its last machine has.
   fleet.on('exit', () => fleet!.size === 0 && process.exit(0));
 }

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Plugin } from '@plugboard/qdev';
+import type { ClockHost, Plugin } from '@plugboard/qdev';
 import { createPluginSet } from '@plugboard/machines';
 import { DEFAULT_UNIX_SOCKET_MODE } from '@plugboard/qmp';
 import { PlugboardServer, type PlugboardServerOptions } from './server.js';
@@ -43,6 +43,9 @@ export interface FleetMachineOptions extends PlugboardServerOptions {
   name?: string;
 }
 
+/** Why a machine left the fleet: QEMU's SHUTDOWN reasons, or a crash of its emulation. */
+export type FleetExitReason = ShutdownReason | 'internal-error';
+
 export interface FleetMachine {
   readonly name: string;
   readonly server: PlugboardServer;
@@ -68,7 +71,9 @@ const DEFAULT_CREATE_CONCURRENCY = 16;
 
 /**
  * Events: `exit` (machine, reason) when a machine has gone away — a client's `quit`, the guest,
- * or destroy() — after its clients were sent SHUTDOWN and its socket was removed.
+ * or destroy() — after its clients were sent SHUTDOWN and its socket was removed; `crash`
+ * (machine, error) when its emulation threw from a clock timer (see guardClock()), followed by
+ * `exit` with reason `internal-error`.
  */
 export class Fleet extends EventEmitter {
   private readonly slots = new Map<string, Slot>();
@@ -159,7 +164,8 @@ export class Fleet extends EventEmitter {
     const plugins = createPluginSet([...builtinPlugins(), ...(this.options.plugins ?? []), ...(merged.plugins ?? [])]);
     let server: PlugboardServer;
     try {
-      server = PlugboardServer.create(merged, plugins);
+      // Built stopped: the clock must be guarded before it runs anything (see guardClock()).
+      server = PlugboardServer.create({ ...merged, start: false }, plugins);
     } catch (e) {
       // Which machine refused (QemuError's text is QEMU's and names no machine).
       if (e instanceof Error) Object.assign(e, { fleetMachine: name });
@@ -187,7 +193,45 @@ export class Fleet extends EventEmitter {
     });
     this.slots.set(name, slot);
     server.host.setShutdownHandler((reason) => void this.retire(slot, reason));
+    this.guardClock(slot);
+    if (merged.start) server.machine.cont();
     return slot;
+  }
+
+  /**
+   * A bug in a device model or in the guest that throws from a clock timer does so outside any
+   * request, where nothing catches it: in one process for N machines it would take all N down.
+   * Each machine's timer callbacks are run under a guard instead, and a machine whose emulation
+   * threw goes away as if its QEMU process had died (its clients see the connection close, with
+   * no SHUTDOWN). The clock's host is its injection point for scheduling (qdev's ClockHost);
+   * CreateMachineOptions has no way to pass one, so it is replaced on the built clock.
+   */
+  private guardClock(slot: Slot): void {
+    const clock = slot.server.machine.clock as unknown as { host?: ClockHost };
+    const base = clock.host;
+    if (!base || typeof base.immediate !== 'function' || typeof base.after !== 'function') return;
+    const guard = (fn: () => void) => (): void => {
+      try {
+        fn();
+      } catch (e) {
+        this.crash(slot, e);
+      }
+    };
+    clock.host = { immediate: (fn) => base.immediate(guard(fn)), after: (ms, fn) => base.after(ms, guard(fn)), wallNs: () => base.wallNs() };
+  }
+
+  private crash(slot: Slot, error: unknown): void {
+    if (slot.retiring) return;
+    slot.server.machine.runState = 'internal-error';
+    this.emit('crash', slot as FleetMachine, error);
+    slot.retiring = (async () => {
+      slot.server.machine.clock.stop();
+      slot.server.host.guest?.detach();
+      await slot.server.qmp.close(); // clients are cut off at once, as by a dying process
+      await slot.server.close();
+      this.slots.delete(slot.name);
+      this.emit('exit', slot as FleetMachine, 'internal-error' satisfies FleetExitReason);
+    })();
   }
 
   private async open(server: PlugboardServer, name: string, index: number): Promise<FleetAddress> {

@@ -3,5 +3,5 @@ export { MachineHost, type ShutdownReason } from './host.js';
 export { registerCommands, QEMU_VERSION } from './commands.js';
 export { runHmp, hmpCommands, parseOptsString, type HmpCommand } from './hmp.js';
 export { builtinPlugins } from './plugins.js';
-export { Fleet, type FleetOptions, type FleetMachine, type FleetMachineOptions, type FleetAddress } from './fleet.js';
+export { Fleet, type FleetOptions, type FleetMachine, type FleetMachineOptions, type FleetAddress, type FleetExitReason } from './fleet.js';
 export { runDaemon, parseDaemonArgs, parseMachineArgs, DAEMON_USAGE, DaemonUsageError, type DaemonPlan, type FleetGroup, type DaemonIo } from './daemon.js';

@@ -173,6 +173,28 @@ describe('Fleet', () => {
     expect(readdirSync(t.dir)).toEqual([]);
   });
 
+  it('a machine whose emulation throws from a timer dies alone, like one crashed QEMU process', async () => {
+    // Stands for any device-model or guest bug that throws from a clock timer.
+    const bomb = definePlugin({
+      name: 'test-bomb',
+      qmpCommands: [{ name: 'x-test-bomb', handler: (_a, { machine }) => void machine.clock.setTimer(1000, () => { throw new Error('boom'); }, 'bomb') }],
+    });
+    const { fleet } = await fleetOf(3, { type: 'pc', nodefaults: true, start: true }, { plugins: [bomb] });
+    const [a, b, c] = await Promise.all(fleet.machines().map((m) => client(m)));
+    const events: string[] = [];
+    b!.on('event', (e) => events.push(e.event));
+    const crashed = new Promise<[string, string]>((r) => fleet.once('crash', (m: FleetMachine, e: Error) => r([m.name, e.message])));
+    const exited = new Promise<string>((r) => fleet.once('exit', (_m: FleetMachine, reason: string) => r(reason)));
+    const closed = new Promise<void>((r) => b!.once('close', r));
+    await b!.execute('x-test-bomb');
+    expect(await within(5000, 'crash', crashed)).toEqual(['vm0001', 'boom']);
+    expect(await within(5000, 'exit', exited)).toBe('internal-error');
+    await within(5000, 'client cut off', closed);
+    expect(events).not.toContain('SHUTDOWN'); // a crash says nothing, as a dying process would
+    expect(fleet.machines().map((m) => m.name)).toEqual(['vm0000', 'vm0002']);
+    for (const x of [a!, c!]) expect((await x.execute<{ status: string }>('query-status')).status).toBe('running');
+  });
+
   it('QmpError from another machine never crosses: each reply names its own machine\'s devices', async () => {
     const { fleet } = await fleetOf(4);
     const cs = await Promise.all(fleet.machines().map((m) => client(m)));

@@ -63,8 +63,9 @@ export function isBridgeDevice(d: PCIDevice): d is PCIBridge {
 /** Finds the bus numbered `nr` below `root` (pci_find_bus_nr). */
 export function findBusNr(root: PCIBus, nr: number): PCIBus | undefined {
   if (root.number === nr) return root;
-  for (const d of root.inDevfnOrder()) {
-    if (!isBridgeDevice(d)) continue;
+  // Hot path of every config access: a plain loop over the devfn table, no generator.
+  for (const d of root.devfns) {
+    if (!d || !isBridgeDevice(d)) continue;
     const sec = d.config.get8(R.PCI_SECONDARY_BUS);
     const sub = d.config.get8(R.PCI_SUBORDINATE_BUS);
     if (sec === 0 || nr < sec || nr > sub) continue;

@@ -90,6 +90,7 @@ export class PCIDevice extends Device {
   readonly caps = new Map<number, number>();
   readonly extCaps = new Map<number, number>();
   private lastExtCap = 0;
+  private writeSnapshot: Uint8Array | undefined;
   /** Backend behaviour attached through type extensions. */
   readonly models: PciFunctionModel[] = [];
 
@@ -381,7 +382,12 @@ export class PCIDevice extends Device {
 
   protected writeConfigHook(off: number, value: number, len: number): void {
     const before = this.config.get16(R.PCI_COMMAND);
-    const snapshot = this.models.length ? this.config.data.slice() : this.config.data;
+    // One reusable buffer per function: a config write must not allocate (guests write often).
+    let snapshot = this.config.data;
+    if (this.models.length) {
+      snapshot = this.writeSnapshot ??= new Uint8Array(this.config.size);
+      snapshot.set(this.config.data);
+    }
     let handled = false;
     for (const m of this.models) if (!handled && m.configWrite?.(this, off, value, len)) handled = true;
     if (!handled) this.config.write(off, value, len);
