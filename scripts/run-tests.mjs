@@ -21,5 +21,8 @@ try {
 } catch {
   failed = Math.max(failed, 1);
 }
+// An unhandled error fails vitest's run without failing a test: count it, so the summary
+// line and the exit code agree.
+if (r.status !== 0 && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(r.status === 0 && failed === 0 ? 0 : 1);

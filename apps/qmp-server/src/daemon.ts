@@ -31,7 +31,9 @@ Machine options (after --machine, to the end of the line):
 Config file (JSON): {"socketDir": DIR | "tcp": {"host": H, "basePort": P},
   "machines": [{"count": N, "type": "q35", "nodefaults": true, "start": true,
                 "devices": [{"driver": "pcie-root-port", "id": "rp1", "chassis": 1}], "guest": "linux"}]}
-On SIGTERM every client gets SHUTDOWN; one JSON line on stdout lists the machines once ready.
+One JSON line on stdout lists the machines once ready. On SIGTERM every client gets SHUTDOWN;
+the process exits 0 then, or once its last machine quit. A machine whose emulation fails dies
+alone (its clients see the connection close), with a line on stderr.
 `;
 
 /** One group of identical machines. */
