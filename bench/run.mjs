@@ -76,6 +76,10 @@ async function measure(name, cmd, args) {
 }
 
 const machine = ['-M', 'q35', '-S', '-nodefaults', '-display', 'none', '-device', 'pcie-root-port,id=rp1,chassis=1,slot=1'];
+// The start-up floor (issue #9's target: plugboard <= 1.2x it): a bare Node.js unix-socket
+// server that greets, launched and timed the same way (its round trips are a plain echo).
+const BARE = fileURLToPath(new URL('bare-server.mjs', import.meta.url));
+const bare = await measure('node bare', process.execPath, [BARE]);
 const results = [await measure('plugboard', process.execPath, [CLI, ...machine])];
 const qemu = spawnSync('which', ['qemu-system-x86_64'], { encoding: 'utf8' }).stdout.trim();
 if (qemu) results.push(await measure('qemu 7.2', qemu, ['-accel', 'tcg', ...machine]));
@@ -86,8 +90,9 @@ spawnSync(process.execPath, ['-e', '']);
 const nodeFloor = performance.now() - t;
 
 console.log(`${'peer'.padEnd(12)} ${'start->greeting ms'.padStart(20)} ${'query-status µs'.padStart(17)} ${'query-pci µs'.padStart(14)}`);
-for (const r of results) console.log(`${r.name.padEnd(12)} ${r.start.toFixed(1).padStart(20)} ${r.status.toFixed(0).padStart(17)} ${r.pci.toFixed(0).padStart(14)}`);
+for (const r of [...results, bare]) console.log(`${r.name.padEnd(12)} ${r.start.toFixed(1).padStart(20)} ${r.status.toFixed(0).padStart(17)} ${r.pci.toFixed(0).padStart(14)}`);
 console.log(`node -e '' (Node's own start-up, the floor): ${nodeFloor.toFixed(1)} ms`);
+console.log(`ratio plugboard/bare Node.js socket server: start ${(results[0].start / bare.start).toFixed(2)}x (target <= 1.2x)`);
 if (results.length === 2) {
   const [p, q] = results;
   console.log(`ratio plugboard/qemu: start ${(p.start / q.start).toFixed(2)}x, query-status ${(p.status / q.status).toFixed(2)}x, query-pci ${(p.pci / q.pci).toFixed(2)}x`);

@@ -1,6 +1,6 @@
 // A recording session: one QEMU process, one or more successive QMP
 // connections, every exchange captured with raw server lines.
-import { Qemu, QmpConn, uniqueSocketPath, parseLine, sleep, READ_TIMEOUT_MS } from './qmp.mjs';
+import { Qemu, QmpConn, uniqueSocketPath, parseLine, sleep, READ_TIMEOUT_MS } from '../lib/qmp.mjs';
 import fs from 'node:fs';
 
 export const COMMON_FLAGS = ['-accel', 'tcg', '-S', '-display', 'none'];

@@ -51,6 +51,35 @@ const SCENARIOS = {
     read: { ioh1: [0, 0x20], vn1: [1, 0] },
     inject: ['vn1 POISON_TLP', 'ioh1 POISON_TLP', 'ioh1 FCP'],
   },
+  names: {
+    about: 'pcie-root-port rp1 (MSI-X) with e1000e nic1; every uncorrectable name at rp1 (decoded names, severities, recovery), then every correctable one (7.2 sends no message)',
+    devices: ['pcie-root-port,id=rp1,chassis=1,slot=1,addr=2', 'e1000e,id=nic1,bus=rp1'],
+    read: { rp1: [0, 0x10], nic1: [1, 0] },
+    inject: [
+      'DLP', 'SDN', 'POISON_TLP', 'FCP', 'COMP_TIME', 'COMP_ABORT', 'UNX_COMP', 'RX_OVER', 'MALF_TLP', 'ECRC', 'UNSUP', 'ACSV', 'INTN',
+      'MCBTLP', 'ATOP_EBLOCKED', 'TLP_PRF_BLOCKED',
+      '-c RCVR', '-c BAD_TLP', '-c BAD_DLLP', '-c REP_ROLL', '-c REP_TIMER', '-c ADV_NONFATAL', '-c INTERNAL', '-c HL_OVERFLOW',
+    ].map((e) => (e.startsWith('-c ') ? `-c rp1 ${e.slice(3)}` : `rp1 ${e}`)),
+  },
+  endpoints: {
+    about: 'virtio-net-pci aer=on (no driver bound) below a root port (vn1 below rp1) and below a switch (vn2 below rp2 -> up1 -> dp1): errors at the endpoints',
+    devices: [
+      'pcie-root-port,id=rp1,chassis=1,slot=1,addr=2', 'virtio-net-pci,id=vn1,bus=rp1,aer=on',
+      'pcie-root-port,id=rp2,chassis=1,slot=2,addr=3', 'x3130-upstream,id=up1,bus=rp2',
+      'xio3130-downstream,id=dp1,bus=up1,chassis=2,slot=1', 'virtio-net-pci,id=vn2,bus=dp1,aer=on',
+    ],
+    read: { rp1: [0, 0x10], vn1: [1, 0], rp2: [0, 0x18], up1: [2, 0], dp1: [3, 0], vn2: [4, 0] },
+    inject: ['vn1 POISON_TLP 0x4000001 0x0000010f 0xfebf1000 0x0', '-c vn1 BAD_TLP', 'vn1 DLP', 'vn2 COMP_ABORT', 'vn2 MALF_TLP', 'vn2 DLP'],
+  },
+  'no-aer': {
+    about: 'functions without AER below root ports: virtio-net-pci (aer off) vn1 below rp1, nvme nv1 below rp2, no driver bound; QEMU uses the default severities',
+    devices: [
+      'pcie-root-port,id=rp1,chassis=1,slot=1,addr=2', 'virtio-net-pci,id=vn1,bus=rp1',
+      'pcie-root-port,id=rp2,chassis=1,slot=2,addr=3', 'nvme,id=nv1,bus=rp2,serial=pb0001',
+    ],
+    read: { rp1: [0, 0x10], rp2: [0, 0x18] },
+    inject: ['vn1 POISON_TLP', '-c vn1 RCVR', 'vn1 DLP', 'nv1 POISON_TLP', 'nv1 SDN'],
+  },
 };
 
 const stripK = (l) => l.replace(/^\[\s*\d+\.\d+\]\s?/, '');

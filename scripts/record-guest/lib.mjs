@@ -1,185 +1,15 @@
-// Dependency-free helpers for record-pciehp.mjs: a line-oriented unix-socket reader
-// (used for QMP and for the guest's serial ports), a QEMU process wrapper, the
-// initramfs builder, and decoders for the guest's register dumps.
-import { spawn, spawnSync } from 'node:child_process';
-import net from 'node:net';
+// Dependency-free helpers for the record-*.mjs guest recorders: the initramfs builder,
+// decoders for the guest's register dumps, and the scenario scaffolding they share. The
+// line-oriented unix-socket reader (QMP and the guest's serial ports), the QMP client and
+// the QEMU process wrapper are scripts/lib/qmp.mjs's, re-exported here.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LineConn, Qmp, Qemu } from '../lib/qmp.mjs';
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A unix-socket connection split into "\n"-terminated lines, each stamped with Date.now(). */
-export class LineConn {
-  constructor(name) {
-    this.name = name;
-    this.buf = Buffer.alloc(0);
-    this.all = []; // every line ever received: {text, hostMs}
-    this.cursor = 0; // next line for nextLine()
-    this.waiters = [];
-    this.closed = false;
-    this.sock = null;
-    this.onLine = null;
-  }
-
-  static async connect(name, sockPath, isAlive, timeoutMs = 10000) {
-    const deadline = Date.now() + timeoutMs;
-    let lastErr;
-    while (Date.now() < deadline) {
-      if (isAlive && !isAlive()) throw new Error(`${name}: QEMU exited before connect`);
-      try {
-        const c = new LineConn(name);
-        await c._open(sockPath);
-        return c;
-      } catch (e) {
-        lastErr = e;
-        await sleep(10);
-      }
-    }
-    throw new Error(`${name}: connect timeout (${lastErr})`);
-  }
-
-  _open(sockPath) {
-    return new Promise((resolve, reject) => {
-      const s = net.createConnection(sockPath);
-      s.once('error', reject);
-      s.once('connect', () => {
-        s.removeListener('error', reject);
-        s.on('error', () => {});
-        this.sock = s;
-        s.on('data', (d) => this._onData(d));
-        s.on('close', () => { this.closed = true; this._wake(); });
-        resolve();
-      });
-    });
-  }
-
-  _onData(d) {
-    const hostMs = Date.now();
-    this.buf = Buffer.concat([this.buf, d]);
-    let i;
-    while ((i = this.buf.indexOf(0x0a)) >= 0) {
-      let text = this.buf.subarray(0, i).toString('utf8');
-      this.buf = this.buf.subarray(i + 1);
-      while (text.endsWith('\r')) text = text.slice(0, -1);
-      const rec = { text, hostMs };
-      this.all.push(rec);
-      if (this.onLine) this.onLine(rec);
-    }
-    this._wake();
-  }
-
-  _wake() {
-    const w = this.waiters; this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** Waits for the next line (after the cursor) matching pred; null on timeout/close. */
-  async waitFor(pred, timeoutMs) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.cursor < this.all.length) {
-        const rec = this.all[this.cursor++];
-        if (pred(rec.text, rec)) return rec;
-      }
-      if (this.closed) return null;
-      const left = deadline - Date.now();
-      if (left <= 0) return null;
-      await new Promise((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
-      });
-    }
-  }
-
-  write(text) {
-    if (this.closed || !this.sock) return false;
-    this.sock.write(text);
-    return true;
-  }
-
-  close() {
-    if (this.sock) this.sock.destroy();
-    this.closed = true;
-  }
-}
-
-/** Minimal QMP client on top of LineConn; records every line in both directions. */
-export class Qmp {
-  constructor(conn, log) {
-    this.conn = conn;
-    this.log = log; // array of {dir, raw, hostMs}
-    conn.onLine = (rec) => this.log.push({ dir: 'recv', raw: rec.text, hostMs: rec.hostMs });
-    for (const rec of conn.all) this.log.push({ dir: 'recv', raw: rec.text, hostMs: rec.hostMs });
-  }
-
-  async greeting(timeoutMs = 10000) {
-    const rec = await this.conn.waitFor((t) => t.startsWith('{"QMP"'), timeoutMs);
-    if (!rec) throw new Error('no QMP greeting');
-    return JSON.parse(rec.text);
-  }
-
-  /** Sends a command; resolves with {reply, raw, sentMs, hostMs}. Events are left in the log. */
-  async execute(cmd, args, timeoutMs = 30000) {
-    const msg = args ? { execute: cmd, arguments: args } : { execute: cmd };
-    const raw = JSON.stringify(msg);
-    const sentMs = Date.now();
-    this.log.push({ dir: 'send', raw, hostMs: sentMs });
-    this.conn.write(raw + '\n');
-    const rec = await this.conn.waitFor((t) => {
-      try { const j = JSON.parse(t); return 'return' in j || 'error' in j; } catch { return false; }
-    }, timeoutMs);
-    if (!rec) throw new Error(`no reply to ${cmd}`);
-    return { reply: JSON.parse(rec.text), raw: rec.text, sentMs, hostMs: rec.hostMs };
-  }
-
-  /** Waits for an event (searching the whole log from index `from`). */
-  async event(name, pred = () => true, timeoutMs = 30000, from = 0) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (let i = from; i < this.log.length; i++) {
-        const e = this.log[i];
-        if (e.dir !== 'recv' || !e.raw.includes('"event"')) continue;
-        let j; try { j = JSON.parse(e.raw); } catch { continue; }
-        if (j.event === name && pred(j)) return { event: j, hostMs: e.hostMs, index: i };
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.conn.closed) return null;
-      await new Promise((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 200));
-        this.conn.waiters.push(() => { clearTimeout(t); resolve(); });
-      });
-    }
-  }
-}
-
-/** A running QEMU; stdout/stderr captured. */
-export class Qemu {
-  constructor(bin, argv) {
-    this.bin = bin;
-    this.argv = argv;
-    this.stdout = '';
-    this.stderr = '';
-    this.exit = null;
-    this.proc = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.pid = this.proc.pid;
-    this.proc.stdout.setEncoding('utf8');
-    this.proc.stderr.setEncoding('utf8');
-    this.proc.stdout.on('data', (d) => { this.stdout += d; });
-    this.proc.stderr.on('data', (d) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => { this.exit = { code, signal }; resolve(this.exit); });
-      this.proc.on('error', (err) => { this.exit = { code: null, signal: null, error: String(err) }; resolve(this.exit); });
-    });
-  }
-  get running() { return this.exit === null; }
-  async stop(graceMs = 3000) {
-    if (!this.running) return this.exit;
-    const t = await Promise.race([this.exited, sleep(graceMs).then(() => null)]);
-    if (t) return t;
-    try { this.proc.kill('SIGKILL'); } catch { /* already gone */ }
-    return this.exited;
-  }
-}
+export { LineConn, Qmp, Qemu, sleep } from '../lib/qmp.mjs';
 
 export function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
@@ -351,4 +181,149 @@ export function parseDump(lines, tag) {
     }
   }
   return dump;
+}
+
+// ---- scenario scaffolding shared by record-pciehp.mjs, record-acpiphp.mjs, record-shpchp.mjs ----
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A console line without its printk timestamp, and that timestamp in seconds. */
+export const stripK = (l) => l.replace(/^\[\s*\d+\.\d+\]\s?/, '');
+export const ktime = (l) => { const m = l.match(/^\[\s*(\d+\.\d+)\]/); return m ? Number(m[1]) : null; };
+/** A QMP event's timestamp in ms. */
+export const qmpTsMs = (ev) => ev.timestamp.seconds * 1000 + ev.timestamp.microseconds / 1000;
+export const round = (v, d = 3) => (v === null || v === undefined || Number.isNaN(v) ? null : Math.round(v * 10 ** d) / 10 ** d);
+
+/**
+ * The recorders' options: --only A,B  --out DIR  --boot-timeout S  --keep-tmp  --list
+ * (`--opt=value` works too); -h prints the script's leading comment.
+ */
+export function parseRecorderArgs(argv, script) {
+  const o = { only: null, out: path.join(REPO, 'fixtures/qemu-7.2-linux'), keepTmp: false, list: false, bootTimeoutS: 240 };
+  for (let i = 0; i < argv.length; i++) {
+    const [a, inline] = argv[i].split(/=(.*)/s);
+    const value = () => inline ?? argv[++i];
+    if (a === '--only') o.only = value().split(',');
+    else if (a === '--out') o.out = path.resolve(value());
+    else if (a === '--boot-timeout') o.bootTimeoutS = Number(value());
+    else if (a === '--keep-tmp') o.keepTmp = true;
+    else if (a === '--list') o.list = true;
+    else if (a === '-h' || a === '--help') {
+      const lines = fs.readFileSync(fileURLToPath(script), 'utf8').split('\n').slice(1);
+      console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).join('\n'));
+      process.exit(0);
+    } else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  return o;
+}
+
+/**
+ * The guest's console protocol (guest-init.sh): markers on ttyS0, commands on ttyS1.
+ * `sync(tag)` pairs host and guest clocks (pushed to `clock`); `dump(tag)` returns the parsed dump.
+ */
+export function guestConsole(ser0, ser1) {
+  const clock = [];
+  const marker = (re, timeoutMs) => ser0.waitFor((t) => re.test(stripK(t)), timeoutMs);
+  const sync = async (tag) => {
+    const hostSendMs = Date.now();
+    ser1.write(`sync ${tag}\n`);
+    const rec = await marker(new RegExp(`^@@PB SYNC ${tag}$`), 10000);
+    if (!rec) throw new Error(`no SYNC ${tag}`);
+    clock.push({ tag, hostSendMs, hostRecvMs: rec.hostMs, guestTime: ktime(rec.text) });
+  };
+  const dump = async (tag) => {
+    ser1.write(`dump ${tag}\n`);
+    if (!(await marker(new RegExp(`^@@PB DUMP-END ${tag}$`), 30000))) throw new Error(`no dump ${tag}`);
+    return parseDump(ser0.all.map((r) => r.text), tag);
+  };
+  return { clock, marker, sync, dump };
+}
+
+/**
+ * One scenario's QEMU run. Makes the temp dir, starts `bin` with `argv({tmp, sock})`, connects
+ * the serial consoles (unless `serial` is false: ser0 is the kernel console, ser1 takes
+ * commands) and QMP (greeting, qmp_capabilities), then runs `body(ctx)`, which returns the
+ * fixture file it wrote. On failure the serial and QMP logs stay in the temp dir.
+ * Resolves to {ok, file} or {ok: false, error}.
+ */
+export async function runScenario({ name, tmpPrefix, bin, argv, serial = true, opts }, body) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${tmpPrefix}-${name}-`));
+  const sock = (n) => path.join(tmp, `${n}.sock`);
+  const args = argv({ tmp, sock });
+  const t0 = Date.now();
+  const log = (...a) => console.log(`[${name} +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+  log(`starting ${bin} (tmp ${tmp})`);
+  const qemu = new Qemu(bin, args);
+  const alive = () => qemu.running;
+  const qmpLog = [];
+  let ser0, ser1, qmpConn;
+  try {
+    if (serial) {
+      ser0 = await LineConn.connect('ser0', sock('ser0'), alive);
+      ser1 = await LineConn.connect('ser1', sock('ser1'), alive);
+    }
+    qmpConn = await LineConn.connect('qmp', sock('qmp'), alive);
+    const qmp = new Qmp(qmpConn, qmpLog);
+    const greeting = await qmp.greeting();
+    await qmp.execute('qmp_capabilities');
+    const con = serial ? guestConsole(ser0, ser1) : null;
+    const file = await body({ tmp, sock, argv: args, log, qemu, qmp, qmpLog, greeting, ser0, ser1, con });
+    return { ok: true, file };
+  } catch (e) {
+    log(`FAILED: ${e.stack || e}`);
+    if (ser0) fs.writeFileSync(path.join(tmp, 'serial.log'), ser0.all.map((r) => `${r.hostMs} ${r.text}`).join('\n'));
+    fs.writeFileSync(path.join(tmp, 'qmp.log'), qmpLog.map((r) => `${r.hostMs} ${r.dir} ${r.raw}`).join('\n'));
+    log(`serial/qmp logs kept in ${tmp}`);
+    opts.keepTmp = true;
+    return { ok: false, error: String(e) };
+  } finally {
+    for (const c of [ser0, ser1, qmpConn]) c?.close();
+    if (qemu.running) await qemu.stop(0);
+    if (!opts.keepTmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** QEMU's argv as a fixture stores it: temp paths as TMP. */
+export const fixtureArgv = (bin, argv, tmp, env) => [bin, ...argv.map((a) => a.replaceAll(tmp, 'TMP').replace(env.initrd, 'TMP/initramfs.cpio'))];
+
+/** Writes OUT/FILE.json and logs it; returns the path. */
+export function writeFixture(out, basename, fixture, log) {
+  fs.mkdirSync(out, { recursive: true });
+  const file = path.join(out, `${basename}.json`);
+  fs.writeFileSync(file, JSON.stringify(fixture, null, 1) + '\n');
+  log(`wrote ${path.relative(REPO, file)} (${fs.statSync(file).size} bytes)`);
+  return file;
+}
+
+/**
+ * A recorder's main: --list, or build one initramfs (the kernel's `modules` and their
+ * dependencies, `init(buildTmp)` as /init) and run `record(name, scenario, env, opts)` for each
+ * chosen scenario in turn; prints where each fixture went, exit code 1 if any failed.
+ */
+export async function recorderMain({ script, scenarios, bin, modules, init, record }) {
+  const opts = parseRecorderArgs(process.argv.slice(2), script);
+  if (opts.list) { for (const [n, s] of Object.entries(scenarios)) console.log(`${n}\t${s.about}`); return; }
+  const names = opts.only || Object.keys(scenarios);
+  for (const n of names) if (!scenarios[n]) throw new Error(`unknown scenario ${n} (have: ${Object.keys(scenarios).join(', ')})`);
+  const { kernel, version } = findKernel();
+  const mods = [];
+  for (const name of modules) {
+    const closure = moduleClosure(version, name);
+    if (!closure) console.warn(`${name}.ko not found under /lib/modules/${version} (assuming built in)`);
+    for (const m of closure || []) if (!mods.some((x) => x.rel === m.rel)) mods.push(m);
+  }
+  const qemuVersion = run(bin, ['--version']).stdout.split('\n')[0];
+  const pkg = run('dpkg-query', ['-W', '-f=${Package} ${Version}', `linux-image-${version}`]);
+  const buildTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-initramfs-'));
+  try {
+    const initrd = buildInitramfs(buildTmp, init(buildTmp), mods);
+    console.log(`kernel ${kernel}; initramfs ${initrd} (${fs.statSync(initrd).size} bytes; modules: ${mods.map((m) => m.rel).join(' ') || 'none'})`);
+    const env = { kernel, kernelVersion: version, kernelPackage: pkg.status === 0 ? pkg.stdout : null, initrd, qemuVersion };
+    const results = {};
+    for (const n of names) results[n] = await record(n, scenarios[n], env, { ...opts });
+    console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.ok ? path.relative(REPO, v.file) : `FAILED: ${v.error}`])), null, 1));
+    if (Object.values(results).some((r) => !r.ok)) process.exitCode = 1;
+  } finally {
+    fs.rmSync(buildTmp, { recursive: true, force: true });
+  }
 }

@@ -11,14 +11,10 @@
 // blocks during each phase (`memory_region_ops_read/write` switched on over QMP only
 // around the phase), so the fixture holds the real I/O-port order of one cycle.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { LineConn, Qmp, Qemu, sleep, run, findKernel, moduleClosure, buildInitramfs, parseDump } from './lib.mjs';
+import { sleep, stripK, ktime, qmpTsMs, round, runScenario, fixtureArgv, writeFixture, recorderMain } from './lib.mjs';
 import { dsdtExcerpt } from './acpiphp-dsdt.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '../..');
 const QEMU_BIN = process.env.QEMU || 'qemu-system-x86_64';
 const BASE_APPEND = 'console=ttyS0 loglevel=8 printk.devkmsg=on panic=-1';
 /** acpiphp's pr_debug lines (acpiphp_glue.c / acpiphp_core.c are built in: boot-time dyndbg). */
@@ -131,25 +127,6 @@ const TRACE_KEEP = /^(acpi-|piix4-|pci-conf-|pcie-mmcfg|apm-)/;
 /** ACPI-only view of the same trace (what the spec's port sequence talks about). */
 const ACPI_REGION = /^(acpi-)/;
 
-function parseArgs(argv) {
-  const o = { only: null, out: path.join(REPO, 'fixtures/qemu-7.2-linux'), keepTmp: false, list: false, bootTimeoutS: 240 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--only') o.only = argv[++i].split(',');
-    else if (a === '--out') o.out = path.resolve(argv[++i]);
-    else if (a === '--keep-tmp') o.keepTmp = true;
-    else if (a === '--list') o.list = true;
-    else if (a === '--boot-timeout') o.bootTimeoutS = Number(argv[++i]);
-    else throw new Error(`unknown argument ${a}`);
-  }
-  return o;
-}
-
-const stripK = (l) => l.replace(/^\[\s*\d+\.\d+\]\s?/, '');
-const ktime = (l) => { const m = l.match(/^\[\s*(\d+\.\d+)\]/); return m ? Number(m[1]) : null; };
-const qmpTsMs = (ev) => ev.timestamp.seconds * 1000 + ev.timestamp.microseconds / 1000;
-const round = (v, d = 3) => (v === null || v === undefined || Number.isNaN(v) ? null : Math.round(v * 10 ** d) / 10 ** d);
-
 /**
  * `memory_region_ops_read cpu 0 mr 0x.. addr 0xafe0 value 0x2 size 1 name 'acpi-gpe0'`
  * (log backend, `pid@sec.usec:` prefix) -> {hostMs, op, region, addr, val, size}.
@@ -179,52 +156,24 @@ function configCycles(io) {
   return out;
 }
 
-async function recordScenario(name, sc, env, opts) {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `pb-acpiphp-${name}-`));
-  const sock = (n) => path.join(tmp, `${n}.sock`);
-  const traceFile = path.join(tmp, 'trace.log');
+function recordScenario(name, sc, env, opts) {
   const append = [BASE_APPEND, DYNDBG].join(' ');
-  const argv = [
+  const argv = ({ tmp, sock }) => [
     '-M', sc.machine, '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
     '-kernel', env.kernel, '-initrd', env.initrd, '-append', append,
     ...sc.devices.flatMap((d) => ['-device', d]),
     '-chardev', `socket,id=ser0,path=${sock('ser0')},server=on,wait=off`, '-serial', 'chardev:ser0',
     '-chardev', `socket,id=ser1,path=${sock('ser1')},server=on,wait=off`, '-serial', 'chardev:ser1',
     '-qmp', `unix:${sock('qmp')},server=on,wait=off`,
-    '-D', traceFile, '-msg', 'timestamp=on',
+    '-D', path.join(tmp, 'trace.log'), '-msg', 'timestamp=on',
   ];
-  const t0 = Date.now();
-  const log = (...a) => console.log(`[${name} +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
-  const qemu = new Qemu(QEMU_BIN, argv);
-  const alive = () => qemu.running;
-  const qmpLog = [];
-  let ser0, ser1, qmpConn;
-  const result = { ok: false };
-  try {
-    ser0 = await LineConn.connect('ser0', sock('ser0'), alive);
-    ser1 = await LineConn.connect('ser1', sock('ser1'), alive);
-    qmpConn = await LineConn.connect('qmp', sock('qmp'), alive);
-    const qmp = new Qmp(qmpConn, qmpLog);
-    const greeting = await qmp.greeting();
-    await qmp.execute('qmp_capabilities');
-    const marker = (re, ms) => ser0.waitFor((t) => re.test(stripK(t)), ms);
+  return runScenario({ name, tmpPrefix: 'pb-acpiphp', bin: QEMU_BIN, argv, opts }, async ({ tmp, argv, log, qemu, qmp, qmpLog, greeting, ser0, ser1, con }) => {
+    const traceFile = path.join(tmp, 'trace.log');
+    const { clock, marker, sync, dump } = con;
     const ready = await marker(/^@@PB READY$/, opts.bootTimeoutS * 1000);
     if (!ready) throw new Error(`guest not ready; qemu ${JSON.stringify(qemu.exit)} stderr=${qemu.stderr}`);
     log(`guest ready (guest time ${ktime(ready.text)} s)`);
     const readyIndex = ser0.all.indexOf(ready);
-    const clock = [];
-    const sync = async (tag) => {
-      const hostSendMs = Date.now();
-      ser1.write(`sync ${tag}\n`);
-      const rec = await marker(new RegExp(`^@@PB SYNC ${tag}$`), 10000);
-      if (!rec) throw new Error(`no SYNC ${tag}`);
-      clock.push({ tag, hostSendMs, hostRecvMs: rec.hostMs, guestTime: ktime(rec.text) });
-    };
-    const dump = async (tag) => {
-      ser1.write(`dump ${tag}\n`);
-      if (!(await marker(new RegExp(`^@@PB DUMP-END ${tag}$`), 30000))) throw new Error(`no dump ${tag}`);
-      return parseDump(ser0.all.map((r) => r.text), tag);
-    };
     const traceOn = (on) => qmp.execute('trace-event-set-state', { name: 'memory_region_ops_*', enable: on });
 
     await sync('boot');
@@ -284,7 +233,7 @@ async function recordScenario(name, sc, env, opts) {
     const fixture = {
       scenario: name, about: sc.about, recordedWith: 'scripts/record-guest/record-acpiphp.mjs',
       qemu: env.qemuVersion, kernel: uname || env.kernelVersion, kernelPackage: env.kernelPackage,
-      argv: [QEMU_BIN, ...argv.map((a) => a.replaceAll(tmp, 'TMP').replace(env.initrd, 'TMP/initramfs.cpio'))],
+      argv: fixtureArgv(QEMU_BIN, argv, tmp, env),
       append, devices: sc.devices, greeting, qmp: qmpLog, clock, phases, registers, dsdt, serial,
       notes: {
         config: 'config cycles (0xcf8/0xcfc, both machines use type 1 here) from the same trace, in order.',
@@ -294,49 +243,17 @@ async function recordScenario(name, sc, env, opts) {
       },
       qemuStderr: qemu.stderr, quit: quit.raw || quit.error, exit: qemu.exit,
     };
-    fs.mkdirSync(opts.out, { recursive: true });
-    const file = path.join(opts.out, `acpiphp-${name}.json`);
-    fs.writeFileSync(file, JSON.stringify(fixture, null, 1) + '\n');
-    log(`wrote ${path.relative(REPO, file)} (${fs.statSync(file).size} bytes)`);
-    Object.assign(result, { ok: true, file });
-  } catch (e) {
-    log(`FAILED: ${e.stack || e}`);
-    if (ser0) fs.writeFileSync(path.join(tmp, 'serial.log'), ser0.all.map((r) => `${r.hostMs} ${r.text}`).join('\n'));
-    fs.writeFileSync(path.join(tmp, 'qmp.log'), qmpLog.map((r) => `${r.hostMs} ${r.dir} ${r.raw}`).join('\n'));
-    log(`logs kept in ${tmp}`);
-    opts.keepTmp = true;
-    result.error = String(e);
-  } finally {
-    for (const c of [ser0, ser1, qmpConn]) if (c) c.close();
-    if (qemu.running) { try { qemu.proc.kill('SIGKILL'); } catch { /* gone */ } await qemu.exited; }
-    if (!opts.keepTmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  return result;
+    return writeFixture(opts.out, `acpiphp-${name}`, fixture, log);
+  });
 }
 
-async function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  if (opts.list) { for (const [n, s] of Object.entries(SCENARIOS)) console.log(`${n}\t${s.about}`); return; }
-  const names = opts.only || Object.keys(SCENARIOS);
-  for (const n of names) if (!SCENARIOS[n]) throw new Error(`unknown scenario ${n}`);
-  const { kernel, version } = findKernel();
-  const mods = [...(moduleClosure(version, 'e1000') || []), ...(moduleClosure(version, 'e1000e') || [])];
-  const qemuVersion = run(QEMU_BIN, ['--version']).stdout.split('\n')[0];
-  const pkg = run('dpkg-query', ['-W', '-f=${Package} ${Version}', `linux-image-${version}`]);
-  const buildTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-initramfs-'));
-  try {
-    const init = path.join(buildTmp, 'init.sh');
-    fs.writeFileSync(init, INIT);
-    const uniq = mods.filter((m, i) => mods.findIndex((x) => x.rel === m.rel) === i);
-    const initrd = buildInitramfs(buildTmp, init, uniq);
-    const env = { kernel, kernelVersion: version, kernelPackage: pkg.status === 0 ? pkg.stdout : null, initrd, qemuVersion };
-    const results = {};
-    for (const n of names) results[n] = await recordScenario(n, SCENARIOS[n], env, { ...opts });
-    console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.ok ? path.relative(REPO, v.file) : `FAILED: ${v.error}`])), null, 1));
-    if (Object.values(results).some((r) => !r.ok)) process.exitCode = 1;
-  } finally {
-    fs.rmSync(buildTmp, { recursive: true, force: true });
-  }
+function main() {
+  const init = (buildTmp) => {
+    const file = path.join(buildTmp, 'init.sh');
+    fs.writeFileSync(file, INIT);
+    return file;
+  };
+  return recorderMain({ script: import.meta.url, scenarios: SCENARIOS, bin: QEMU_BIN, modules: ['e1000', 'e1000e'], init, record: recordScenario });
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -10,16 +10,13 @@
 // built at run time into a temp dir and deleted afterwards; nothing binary is written
 // into the repository. Scenarios run one after another; each boots its own guest
 // (30-90 s under TCG).
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  LineConn, Qmp, Qemu, sleep, run, findKernel, moduleClosure, buildInitramfs, parseDump,
+  sleep, stripK, ktime, qmpTsMs, round, runScenario, fixtureArgv, writeFixture, recorderMain,
 } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '../..');
 const QEMU_BIN = process.env.QEMU || 'qemu-system-x86_64';
 
 const BASE_APPEND = 'console=ttyS0 loglevel=8 printk.devkmsg=on panic=-1';
@@ -65,78 +62,23 @@ const SCENARIOS = {
   },
 };
 
-function parseArgs(argv) {
-  const o = { only: null, out: path.join(REPO, 'fixtures/qemu-7.2-linux'), keepTmp: false, list: false, bootTimeoutS: 240 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--only') o.only = argv[++i].split(',');
-    else if (a.startsWith('--only=')) o.only = a.slice(7).split(',');
-    else if (a === '--out') o.out = path.resolve(argv[++i]);
-    else if (a === '--keep-tmp') o.keepTmp = true;
-    else if (a === '--list') o.list = true;
-    else if (a === '--boot-timeout') o.bootTimeoutS = Number(argv[++i]);
-    else if (a === '-h' || a === '--help') { console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13).join('\n')); process.exit(0); }
-    else throw new Error(`unknown argument ${a}`);
-  }
-  return o;
-}
-
-const stripK = (l) => l.replace(/^\[\s*\d+\.\d+\]\s?/, '');
-const ktime = (l) => { const m = l.match(/^\[\s*(\d+\.\d+)\]/); return m ? Number(m[1]) : null; };
-const qmpTsMs = (ev) => ev.timestamp.seconds * 1000 + ev.timestamp.microseconds / 1000;
-const round = (v, d = 3) => (v === null || v === undefined || Number.isNaN(v) ? null : Math.round(v * 10 ** d) / 10 ** d);
-
-async function recordScenario(name, sc, env, opts) {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `pb-guest-${name}-`));
-  const qmpSock = path.join(tmp, 'qmp.sock');
-  const ser0Sock = path.join(tmp, 'ser0.sock');
-  const ser1Sock = path.join(tmp, 'ser1.sock');
+function recordScenario(name, sc, env, opts) {
   const append = [BASE_APPEND, sc.append].filter(Boolean).join(' ');
-  const argv = [
+  const argv = ({ sock }) => [
     '-M', 'q35', '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', '-no-reboot',
     '-kernel', env.kernel, '-initrd', env.initrd, '-append', append,
     '-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
     ...sc.devices.flatMap((d) => ['-device', d]),
-    '-chardev', `socket,id=ser0,path=${ser0Sock},server=on,wait=off`, '-serial', 'chardev:ser0',
-    '-chardev', `socket,id=ser1,path=${ser1Sock},server=on,wait=off`, '-serial', 'chardev:ser1',
-    '-qmp', `unix:${qmpSock},server=on,wait=off`,
+    '-chardev', `socket,id=ser0,path=${sock('ser0')},server=on,wait=off`, '-serial', 'chardev:ser0',
+    '-chardev', `socket,id=ser1,path=${sock('ser1')},server=on,wait=off`, '-serial', 'chardev:ser1',
+    '-qmp', `unix:${sock('qmp')},server=on,wait=off`,
   ];
-  const t0 = Date.now();
-  const log = (...a) => console.log(`[${name} +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
-  log(`starting ${QEMU_BIN} (tmp ${tmp})`);
-  const qemu = new Qemu(QEMU_BIN, argv);
-  const alive = () => qemu.running;
-  const qmpLog = [];
-  let ser0, ser1, qmpConn;
-  const result = { ok: false };
-  try {
-    ser0 = await LineConn.connect('ser0', ser0Sock, alive);
-    ser1 = await LineConn.connect('ser1', ser1Sock, alive);
-    qmpConn = await LineConn.connect('qmp', qmpSock, alive);
-    const qmp = new Qmp(qmpConn, qmpLog);
-    const greeting = await qmp.greeting();
-    await qmp.execute('qmp_capabilities');
-
-    const serialMarker = (re, timeoutMs) => ser0.waitFor((t) => re.test(stripK(t)), timeoutMs);
+  return runScenario({ name, tmpPrefix: 'pb-guest', bin: QEMU_BIN, argv, opts }, async ({ tmp, argv, log, qemu, qmp, qmpLog, greeting, ser0, con }) => {
+    const { clock, sync, dump, marker: serialMarker } = con;
     const ready = await serialMarker(/^@@PB READY$/, opts.bootTimeoutS * 1000);
     if (!ready) throw new Error(`guest not ready after ${opts.bootTimeoutS}s; qemu ${JSON.stringify(qemu.exit)} stderr=${qemu.stderr}`);
     log(`guest ready (guest time ${ktime(ready.text)} s)`);
     const readyIndex = ser0.all.indexOf(ready);
-
-    const clock = [];
-    const sync = async (tag) => {
-      const hostSendMs = Date.now();
-      ser1.write(`sync ${tag}\n`);
-      const rec = await serialMarker(new RegExp(`^@@PB SYNC ${tag}$`), 10000);
-      if (!rec) throw new Error(`no SYNC ${tag}`);
-      clock.push({ tag, hostSendMs, hostRecvMs: rec.hostMs, guestTime: ktime(rec.text) });
-    };
-    const dump = async (tag) => {
-      ser1.write(`dump ${tag}\n`);
-      const rec = await serialMarker(new RegExp(`^@@PB DUMP-END ${tag}$`), 30000);
-      if (!rec) throw new Error(`no dump ${tag}`);
-      return parseDump(ser0.all.map((r) => r.text), tag);
-    };
 
     await sync('boot');
     const regBoot = await dump('boot');
@@ -281,7 +223,7 @@ async function recordScenario(name, sc, env, opts) {
       qemu: env.qemuVersion,
       kernel: uname || env.kernelVersion,
       kernelPackage: env.kernelPackage,
-      argv: [QEMU_BIN, ...argv.map((a) => a.replaceAll(tmp, 'TMP').replace(env.initrd, 'TMP/initramfs.cpio'))],
+      argv: fixtureArgv(QEMU_BIN, argv, tmp, env),
       append,
       bus: sc.bus,
       device: { driver: NIC.driver, id: NIC.id },
@@ -303,51 +245,13 @@ async function recordScenario(name, sc, env, opts) {
       quit: quit.raw || quit.error,
       exit: qemu.exit,
     };
-    fs.mkdirSync(opts.out, { recursive: true });
-    const file = path.join(opts.out, `pciehp-${name}.json`);
-    fs.writeFileSync(file, JSON.stringify(fixture, null, 1) + '\n');
-    log(`wrote ${path.relative(REPO, file)} (${fs.statSync(file).size} bytes)`);
-    result.ok = true;
-    result.file = file;
-  } catch (e) {
-    log(`FAILED: ${e.stack || e}`);
-    const dbg = path.join(tmp, 'serial.log');
-    if (ser0) fs.writeFileSync(dbg, ser0.all.map((r) => `${r.hostMs} ${r.text}`).join('\n'));
-    fs.writeFileSync(path.join(tmp, 'qmp.log'), qmpLog.map((r) => `${r.hostMs} ${r.dir} ${r.raw}`).join('\n'));
-    log(`serial/qmp logs kept in ${tmp}`);
-    opts.keepTmp = true;
-    result.error = String(e);
-  } finally {
-    for (const c of [ser0, ser1, qmpConn]) if (c) c.close();
-    if (qemu.running) { try { qemu.proc.kill('SIGKILL'); } catch { /* gone */ } await qemu.exited; }
-    if (!opts.keepTmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  return result;
+    return writeFixture(opts.out, `pciehp-${name}`, fixture, log);
+  });
 }
 
-async function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  if (opts.list) { for (const [n, s] of Object.entries(SCENARIOS)) console.log(`${n}\t${s.about}`); return; }
-  const names = opts.only || Object.keys(SCENARIOS);
-  for (const n of names) if (!SCENARIOS[n]) throw new Error(`unknown scenario ${n} (have: ${Object.keys(SCENARIOS).join(', ')})`);
-
-  const { kernel, version } = findKernel();
-  const mods = moduleClosure(version, 'e1000e');
-  if (!mods) console.warn(`e1000e.ko not found under /lib/modules/${version} (assuming built in)`);
-  const qemuVersion = run(QEMU_BIN, ['--version']).stdout.split('\n')[0];
-  const pkg = run('dpkg-query', ['-W', '-f=${Package} ${Version}', `linux-image-${version}`]);
-  const buildTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-initramfs-'));
-  try {
-    const initrd = buildInitramfs(buildTmp, path.join(HERE, 'guest-init.sh'), mods || []);
-    console.log(`kernel ${kernel}; initramfs ${initrd} (${fs.statSync(initrd).size} bytes; modules: ${(mods || []).map((m) => m.rel).join(' ') || 'none'})`);
-    const env = { kernel, kernelVersion: version, kernelPackage: pkg.status === 0 ? pkg.stdout : null, initrd, qemuVersion };
-    const results = {};
-    for (const n of names) results[n] = await recordScenario(n, SCENARIOS[n], env, { ...opts });
-    console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.ok ? path.relative(REPO, v.file) : `FAILED: ${v.error}`])), null, 1));
-    if (Object.values(results).some((r) => !r.ok)) process.exitCode = 1;
-  } finally {
-    fs.rmSync(buildTmp, { recursive: true, force: true });
-  }
-}
+const main = () => recorderMain({
+  script: import.meta.url, scenarios: SCENARIOS, bin: QEMU_BIN, modules: ['e1000e'],
+  init: () => path.join(HERE, 'guest-init.sh'), record: recordScenario,
+});
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -17,13 +17,11 @@
 // scenario runs no guest at all (-S): the host drives config space itself through
 // CF8/CFC with HMP `o`/`i`.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineConn, Qmp, Qemu, sleep, run, findKernel, moduleClosure, buildInitramfs, parseDump } from './lib.mjs';
+import { sleep, stripK, ktime, qmpTsMs, runScenario, fixtureArgv, writeFixture, recorderMain } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '../..');
 const QEMU_BIN = process.env.QEMU || 'qemu-system-x86_64';
 const APPEND = 'console=ttyS0 loglevel=8 printk.devkmsg=on panic=-1 shpchp.shpchp_debug=1';
 const NIC = 'e1000';
@@ -62,23 +60,6 @@ const SCENARIOS = {
   },
 };
 
-function parseArgs(argv) {
-  const o = { only: null, out: path.join(REPO, 'fixtures/qemu-7.2-linux'), keepTmp: false, list: false, bootTimeoutS: 240 };
-  for (let i = 0; i < argv.length; i++) {
-    const [a, inline] = argv[i].split(/=(.*)/s);
-    const value = () => inline ?? argv[++i];
-    if (a === '--only') o.only = value().split(',');
-    else if (a === '--out') o.out = path.resolve(value());
-    else if (a === '--boot-timeout') o.bootTimeoutS = Number(value());
-    else if (a === '--keep-tmp' || a === '--list') o[a === '--list' ? 'list' : 'keepTmp'] = true;
-    else throw new Error(`unknown argument ${argv[i]}`);
-  }
-  return o;
-}
-
-const stripK = (l) => l.replace(/^\[\s*\d+\.\d+\]\s?/, '');
-const ktime = (l) => { const m = l.match(/^\[\s*(\d+\.\d+)\]/); return m ? Number(m[1]) : null; };
-const qmpTsMs = (ev) => ev.timestamp.seconds * 1000 + ev.timestamp.microseconds / 1000;
 const hex8 = (v) => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 
 /** Every device of query-pci, depth first (devices behind bridges included). */
@@ -186,22 +167,13 @@ async function runProbe(qmp, sc, log) {
   return { steps, events };
 }
 
-async function runGuest(qmp, sc, ser0, ser1, opts, log) {
-  const serialMarker = (re, timeoutMs) => ser0.waitFor((t) => re.test(stripK(t)), timeoutMs);
-  const clock = [], registers = {}, shpc = {}, steps = {}, marks = {};
+async function runGuest(qmp, sc, ser0, con, opts, log) {
+  const { clock, sync, dump, marker: serialMarker } = con;
+  const registers = {}, shpc = {}, steps = {}, marks = {};
   const mark = (k) => { marks[k] = { qmp: qmp.log.length, serial: ser0.all.length }; };
-  const sync = async (tag) => {
-    const hostSendMs = Date.now();
-    ser1.write(`sync ${tag}\n`);
-    const rec = await serialMarker(new RegExp(`^@@PB SYNC ${tag}$`), 10000);
-    if (!rec) throw new Error(`no SYNC ${tag}`);
-    clock.push({ tag, hostSendMs, hostRecvMs: rec.hostMs, guestTime: ktime(rec.text) });
-  };
   const snapshot = async (tag) => {
     await sync(tag);
-    ser1.write(`dump ${tag}\n`);
-    if (!(await serialMarker(new RegExp(`^@@PB DUMP-END ${tag}$`), 30000))) throw new Error(`no dump ${tag}`);
-    const d = parseDump(ser0.all.map((r) => r.text), tag);
+    const d = await dump(tag);
     d.slots = d.slots.filter((s) => /^[123](-\d+)?$/.test(s.name)); // QEMU's SHPC has 31; the first three do
     registers[tag] = d;
     shpc[tag] = await shpcRegs(qmp, sc);
@@ -312,10 +284,8 @@ function qmpRecord(log, marks) {
   return kept;
 }
 
-async function recordScenario(name, sc, env, opts) {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `pb-shpc-${name}-`));
-  const sock = (n) => path.join(tmp, `${n}.sock`);
-  const argv = [
+function recordScenario(name, sc, env, opts) {
+  const argv = ({ sock }) => [
     '-M', sc.machine, '-accel', 'tcg', '-m', '512', '-nodefaults', '-display', 'none', ...(sc.noReboot ? ['-no-reboot'] : []),
     ...(sc.noGuest ? ['-S'] : ['-kernel', env.kernel, '-initrd', env.initrd, '-append', APPEND]),
     ...sc.globals.flatMap((g) => ['-global', g]),
@@ -323,23 +293,11 @@ async function recordScenario(name, sc, env, opts) {
     ...(sc.noGuest ? [] : ['ser0', 'ser1'].flatMap((s) => ['-chardev', `socket,id=${s},path=${sock(s)},server=on,wait=off`, '-serial', `chardev:${s}`])),
     '-qmp', `unix:${sock('qmp')},server=on,wait=off`,
   ];
-  const t0 = Date.now(), log = (...a) => console.log(`[${name} +${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
-  const qemu = new Qemu(QEMU_BIN, argv), alive = () => qemu.running;
-  const qmpLog = [];
-  let ser0, ser1, qmpConn;
-  try {
-    if (!sc.noGuest) {
-      ser0 = await LineConn.connect('ser0', sock('ser0'), alive);
-      ser1 = await LineConn.connect('ser1', sock('ser1'), alive);
-    }
-    qmpConn = await LineConn.connect('qmp', sock('qmp'), alive);
-    const qmp = new Qmp(qmpConn, qmpLog);
-    const greeting = await qmp.greeting();
-    await qmp.execute('qmp_capabilities');
+  return runScenario({ name, tmpPrefix: 'pb-shpc', bin: QEMU_BIN, argv, serial: !sc.noGuest, opts }, async ({ tmp, argv, log, qemu, qmp, qmpLog, greeting, ser0, con }) => {
     let body;
     if (sc.noGuest) body = await runProbe(qmp, sc, log);
     else {
-      const g = await runGuest(qmp, sc, ser0, ser1, opts, log);
+      const g = await runGuest(qmp, sc, ser0, con, opts, log);
       const uname = ser0.all.map((r) => stripK(r.text)).find((t) => t.startsWith('@@PB INIT uname='))?.slice('@@PB INIT uname='.length);
       body = { kernel: uname || env.kernelVersion, kernelPackage: env.kernelPackage, append: APPEND, ...serialRecord(ser0, g), clock: g.clock, marks: g.marks, steps: g.steps, registers: g.registers, shpc: g.shpc };
     }
@@ -347,51 +305,17 @@ async function recordScenario(name, sc, env, opts) {
     const { marks, ...rest } = body;
     const fixture = {
       scenario: name, about: sc.about, recordedWith: 'scripts/record-guest/record-shpchp.mjs', qemu: env.qemuVersion,
-      argv: [QEMU_BIN, ...argv.map((a) => a.replaceAll(tmp, 'TMP').replace(env.initrd, 'TMP/initramfs.cpio'))],
+      argv: fixtureArgv(QEMU_BIN, argv, tmp, env),
       greeting, qmp: qmpRecord(qmpLog, marks), ...(marks ? { marks } : {}), ...rest,
       notes: 'serial: boot chatter filtered (kept: shpchp/SHPC/_OSC/OSHP/hotplug/e1000 and pci lines of bridges and non-zero buses); DEV/CFG/SLOT dump lines are decoded in registers; shpchp get_*_status lines caused by the dumps left out. shpc.TAG.BRIDGE.words: the 40 working-register dwords read through HMP xp on BAR0. qmp: the recorder\'s own query-pci and human-monitor-command exchanges left out.',
       qemuStderr: qemu.stderr, quit: quit.raw, exit: qemu.exit,
     };
-    fs.mkdirSync(opts.out, { recursive: true });
-    const file = path.join(opts.out, `shpchp-${name}.json`);
-    fs.writeFileSync(file, JSON.stringify(fixture, null, 1) + '\n');
-    log(`wrote ${path.relative(REPO, file)} (${fs.statSync(file).size} bytes)`);
-    return { ok: true, file };
-  } catch (e) {
-    log(`FAILED: ${e.stack || e}`);
-    if (ser0) fs.writeFileSync(path.join(tmp, 'serial.log'), ser0.all.map((r) => `${r.hostMs} ${r.text}`).join('\n'));
-    fs.writeFileSync(path.join(tmp, 'qmp.log'), qmpLog.map((r) => `${r.hostMs} ${r.dir} ${r.raw}`).join('\n'));
-    log(`serial/qmp logs kept in ${tmp}`);
-    opts.keepTmp = true;
-    return { ok: false, error: String(e) };
-  } finally {
-    for (const c of [ser0, ser1, qmpConn]) c?.close();
-    if (qemu.running) await qemu.stop(0);
-    if (!opts.keepTmp) fs.rmSync(tmp, { recursive: true, force: true });
-  }
+    return writeFixture(opts.out, `shpchp-${name}`, fixture, log);
+  });
 }
 
-async function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  if (opts.list) { for (const [n, s] of Object.entries(SCENARIOS)) console.log(`${n}\t${s.about}`); return; }
-  const names = opts.only || Object.keys(SCENARIOS);
-  for (const n of names) if (!SCENARIOS[n]) throw new Error(`unknown scenario ${n} (have: ${Object.keys(SCENARIOS).join(', ')})`);
-  const { kernel, version } = findKernel();
-  const mods = moduleClosure(version, NIC);
-  if (!mods) console.warn(`${NIC}.ko not found under /lib/modules/${version} (assuming built in)`);
-  const qemuVersion = run(QEMU_BIN, ['--version']).stdout.split('\n')[0];
-  const pkg = run('dpkg-query', ['-W', '-f=${Package} ${Version}', `linux-image-${version}`]);
-  const buildTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-initramfs-'));
-  try {
-    const initrd = buildInitramfs(buildTmp, writeInit(buildTmp), mods || []);
-    const env = { kernel, kernelVersion: version, kernelPackage: pkg.status === 0 ? pkg.stdout : null, initrd, qemuVersion };
-    const results = {};
-    for (const n of names) results[n] = await recordScenario(n, SCENARIOS[n], env, { ...opts });
-    console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.ok ? path.relative(REPO, v.file) : `FAILED: ${v.error}`])), null, 1));
-    if (Object.values(results).some((r) => !r.ok)) process.exitCode = 1;
-  } finally {
-    fs.rmSync(buildTmp, { recursive: true, force: true });
-  }
-}
+const main = () => recorderMain({
+  script: import.meta.url, scenarios: SCENARIOS, bin: QEMU_BIN, modules: [NIC], init: writeInit, record: recordScenario,
+});
 
 main().catch((e) => { console.error(e); process.exit(1); });

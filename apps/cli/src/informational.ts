@@ -19,8 +19,14 @@ function plugins(): PluginSet {
 
 /** Makes `-plugin` types and machines visible to the help texts and option checks. */
 export function useExtraPlugins(p: Plugin[]): void {
+  if (p.length === 0 && extra.length === 0) return; // the set built for the option checks stands
   extra = p;
   cached = undefined;
+}
+
+/** The same set for the machine itself: the types are registered once per process. */
+export function runPluginSet(): PluginSet {
+  return plugins();
 }
 
 /** Machine types for option checks (name, alias, default, arch). */

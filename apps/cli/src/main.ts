@@ -8,7 +8,7 @@ import { spaprOf } from '@plugboard/hotplug-spapr';
 import { QemuError, type Plugin } from '@plugboard/qdev';
 import { PlugboardServer } from '@plugboard/qmp-server';
 import { CliError, planFromArgv, type CliPlan } from './plan.js';
-import { answerInformational, machineList, useExtraPlugins } from './informational.js';
+import { answerInformational, machineList, runPluginSet, useExtraPlugins } from './informational.js';
 import { loadPlugins } from './plugins.js';
 import { formatDiagnostic } from './options/errors.js';
 
@@ -52,7 +52,8 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
   let server: PlugboardServer;
   const serial = serialSink(plan, io);
   try {
-    server = PlugboardServer.create({ ...plan.machine, plugins: extra, ...(serial ? { serial } : {}) });
+    // The plugin set the option checks built (built-ins + -plugin) serves the machine too.
+    server = PlugboardServer.create({ ...plan.machine, ...(serial ? { serial } : {}) }, runPluginSet());
   } catch (e) {
     if (e instanceof QemuError) {
       const idx = (e as QemuError & { deviceIndex?: number }).deviceIndex;

@@ -24,7 +24,7 @@ export type Informational =
 export interface CliPlan {
   machine: PlugboardServerOptions & { deviceLocations: string[] };
   /** `-plugin PATH|PACKAGE` (Plugboard's: a module whose default export is a plugin), in order. */
-  plugins: Array<{ spec: string; location: string }>;
+  plugins: Array<{ spec: string; args: Array<[string, string]>; location: string }>;
   /** `-serial`: where the guest console goes (stdio or a file). */
   serial?: ChardevSpec['backend'];
   monitors: Array<{ spec: MonitorSpec; location: string }>;
@@ -76,10 +76,11 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
         if (d.kind === 'list-help') informational ??= { kind: 'device-help' };
         else if (d.kind === 'driver-help') informational ??= { kind: 'device-driver-help', driver: d.driver, location };
         else {
-          const opts: Record<string, unknown> = { driver: d.driver };
+          // No prototype: an option named `__proto__` stays an option (refused as a property).
+          const opts = Object.assign(Object.create(null) as Record<string, unknown>, { driver: d.driver });
           if (d.id !== undefined) opts.id = d.id;
           if (d.bus !== undefined) opts.bus = d.bus;
-          for (const [k, v] of d.props) opts[k] = typeof v === 'bigint' ? Number(v) : v;
+          for (const [k, v] of d.props) opts[k] = v; // a bigint (JSON int64 beyond 2^53) stays exact
           devices.push({ opts, json: d.json });
           deviceLocations.push(location);
         }
@@ -122,9 +123,8 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       }
       case 'plugin': {
         const pl = parsePluginOpt(arg, { location });
-        // Plugin arguments have no consumer yet: say so rather than drop them silently.
-        if (pl.args.length) throw new CliError({ location, message: `plugin arguments are not supported yet: ${pl.args.map(([k]) => k).join(', ')}` });
-        plugins.push({ spec: pl.file, location });
+        // The arguments go to the plugin's configure() once it is loaded (plugins.ts).
+        plugins.push({ spec: pl.file, args: pl.args, location });
         break;
       }
       case 'mon':
@@ -147,13 +147,20 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
   const merged = mergeMachineOpts(machineOpts);
   let ramSize: number | undefined;
   let arch: string | undefined;
+  // -m slots/maxmem and -smp cpus/maxcpus size the hotplug space (pseries LMB and CPU-core DRCs).
+  let hotplugSpace: { maxRamSize?: number; ramSlots?: number; cpus?: number; maxCpus?: number } = {};
   if (!informational && machines.length) {
     const def = findMachine(merged.type, machines.filter((m) => m.arch === 'x86_64' || m.name === merged.type || m.alias === merged.type));
     const qomType = `${def.name}-machine`;
     for (const [k] of merged.props) if (!MACHINE_PROPS.has(k)) throw new CliError({ message: `Property '${qomType}.${k}' not found` });
     arch = def.arch;
-    ramSize = Number(resolveMemory(mem, { defaultRamSize: def.arch === 'ppc64' ? 512n * 1024n * 1024n : 128n * 1024n * 1024n }).size);
-    resolveSmp(smp, { name: def.name, maxCpus: def.arch === 'ppc64' ? 2048 : 288 });
+    const memory = resolveMemory(mem, { defaultRamSize: def.arch === 'ppc64' ? 512n * 1024n * 1024n : 128n * 1024n * 1024n });
+    ramSize = Number(memory.size);
+    const cpus = resolveSmp(smp, { name: def.name, maxCpus: def.arch === 'ppc64' ? 2048 : 288 });
+    hotplugSpace = {
+      ...(memory.maxSize > memory.size ? { maxRamSize: Number(memory.maxSize), ramSlots: Number(memory.slots) } : {}),
+      ...(smp.length ? { cpus: cpus.cpus, maxCpus: cpus.maxCpus } : {}),
+    };
   }
   return {
     machine: {
@@ -165,6 +172,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       ...(cl.plugboard.trace ? { traceFile: cl.plugboard.trace } : {}),
       ...(cl.plugboard.guest ? { guest: cl.plugboard.guest } : {}),
       ...(ramSize !== undefined ? { ramSize } : {}),
+      ...hotplugSpace,
       ...(arch !== undefined ? { arch } : {}),
       devices,
       deviceLocations,

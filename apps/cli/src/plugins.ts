@@ -1,22 +1,23 @@
 /**
- * `-plugin PATH|PACKAGE`: loads a module whose default export (or `plugin` export) is a
- * Plugboard plugin made with `definePlugin`. A path is resolved from the current directory;
- * anything else is a package name resolved from there too.
+ * `-plugin PATH|PACKAGE[,key=value...]`: loads a module whose default export (or `plugin`
+ * export) is a Plugboard plugin made with `definePlugin`, and hands it the key=value options
+ * (qdev's configurePlugin: undeclared options are refused). A path is resolved from the
+ * current directory; anything else is a package name resolved from there too.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Plugin } from '@plugboard/qdev';
+import { configurePlugin, QemuError, type Plugin } from '@plugboard/qdev';
 import { CliError } from './options/errors.js';
 
 function isPlugin(x: unknown): x is Plugin {
   return typeof x === 'object' && x !== null && typeof (x as Plugin).name === 'string';
 }
 
-export async function loadPlugins(specs: Array<{ spec: string; location: string }>): Promise<Plugin[]> {
+export async function loadPlugins(specs: Array<{ spec: string; args?: Array<[string, string]>; location: string }>): Promise<Plugin[]> {
   const out: Plugin[] = [];
-  for (const { spec, location } of specs) {
+  for (const { spec, args = [], location } of specs) {
     let url: string;
     try {
       url = pathToFileURL(resolvePlugin(spec)).href;
@@ -31,7 +32,12 @@ export async function loadPlugins(specs: Array<{ spec: string; location: string 
     }
     const p = isPlugin(mod.default) ? mod.default : isPlugin(mod.plugin) ? mod.plugin : undefined;
     if (!p) throw new CliError({ location, message: `'${spec}' does not export a plugin (default export of definePlugin(...))` });
-    out.push(p);
+    try {
+      out.push(configurePlugin(p, args));
+    } catch (e) {
+      if (e instanceof QemuError) throw new CliError({ location, message: e.message });
+      throw new CliError({ location, message: `Could not configure plugin '${spec}': ${(e as Error).message}` });
+    }
   }
   return out;
 }

@@ -6,22 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RawQmp, startPlugboard, type Running } from './harness.js';
+import { machineArgs } from './replay.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/qemu-7.2/', import.meta.url));
 const fixture = (name: string) => JSON.parse(readFileSync(FIXTURES + name + '.json', 'utf8'));
-
-/** The fixture's QEMU command line without the flags the recorder adds. */
-function machineArgs(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 1; i < argv.length; i++) {
-    if (argv[i] === '-accel' || argv[i] === '-qmp') {
-      i++;
-      continue;
-    }
-    out.push(argv[i]!);
-  }
-  return out;
-}
 
 const running: Running[] = [];
 afterEach(() => {

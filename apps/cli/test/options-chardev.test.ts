@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CliError, formatDiagnostic } from '../src/options/errors.js';
+import { stderrOf } from './stderr.js';
 import {
   formatChardevHelp,
   parseChardevOpt,
@@ -10,16 +11,6 @@ import {
   socketWaitInfo,
   type ChardevSpec,
 } from '../src/options/chardev.js';
-
-function stderrOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CliError) return e.format();
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 describe('-qmp / -monitor legacy chardev strings', () => {
   it('unix and tcp servers', () => {

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../src/options/errors.js';
+import { stderrOf } from './stderr.js';
 import { formatQemuOptsHelp, parseKeyval, parseQemuOpts, type QemuOptsList } from '../src/options/keyval.js';
 import { parseQemuJson } from '../src/options/json.js';
 import { qemuStrtoi64, qemuStrtosz, qemuStrtou64 } from '../src/options/numbers.js';
-
-function stderrOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CliError) return e.format();
-    throw e;
-  }
-  throw new Error('did not throw');
-}
 
 const ANY: QemuOptsList = { name: 'device', implied: 'driver' };
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CliError, formatDiagnostic, type Diagnostic } from '../src/options/errors.js';
+import { CliError, formatDiagnostic } from '../src/options/errors.js';
+import { stderrOf, warn } from './stderr.js';
 import {
   formatAccelHelp,
   parseAccelOpt,
@@ -13,17 +14,6 @@ import {
   resolveSmp,
   type MemOpts,
 } from '../src/options/machine.js';
-
-function stderrOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CliError) return e.format();
-    throw e;
-  }
-  throw new Error('did not throw');
-}
-const warn = (ws: Diagnostic[]): string => ws.map((w) => formatDiagnostic(w, 'warning')).join('');
 
 const PC = { defaultRamSize: 128n << 20n, maxRamSlots: 256 };
 const mem = (...args: string[]): MemOpts => args.reduce<MemOpts | undefined>((into, a) => parseMemOpt(a, { into }), undefined)!;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CliError, type Diagnostic } from '../src/options/errors.js';
+import { stderrOf, warn } from './stderr.js';
 import {
   findMachine,
   mergeMachineOpts,
@@ -10,19 +11,6 @@ import {
   parseMachineOpt,
 } from '../src/options/parse.js';
 import { formatDiagnostic, terminationMessage } from '../src/options/errors.js';
-
-/** stderr text of a thrown CliError, with warnings. */
-function stderrOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CliError) return e.format();
-    throw e;
-  }
-  throw new Error('did not throw');
-}
-
-const warn = (ws: Diagnostic[]): string => ws.map((w) => formatDiagnostic(w, 'warning')).join('');
 
 describe('parseCommandLine', () => {
   it('keeps global order and folds -M / -help / --opt', () => {

@@ -24,6 +24,7 @@ interface Exchange {
 const stripTs = (line: string) =>
   line.replace(/^\{"timestamp": \{"seconds": \d+, "microseconds": \d+\}, /, '{').replace(/"package": "[^"]*"/g, '"package": "*"');
 
+/** The fixture's QEMU command line without the flags the recorder adds. */
 export function machineArgs(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 1; i < argv.length; i++) {

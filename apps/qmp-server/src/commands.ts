@@ -123,7 +123,9 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
       name: 'human-monitor-command',
       args: { 'command-line': 'str', '*cpu-index': 'int' },
       handler: async (a) => {
-        if (a['cpu-index'] !== undefined && a['cpu-index'] !== 0) throw new QmpError('GenericError', "Parameter 'cpu-index' expects a CPU number");
+        // qmp_human_monitor_command hands the int64 to monitor_set_cpu(int): 2^32 is CPU 0 there too.
+        const cpu = a['cpu-index'] as number | bigint | undefined;
+        if (cpu !== undefined && BigInt.asIntN(32, BigInt(cpu)) !== 0n) throw new QmpError('GenericError', "Parameter 'cpu-index' expects a CPU number");
         return runHmp(host, a['command-line'] as string);
       },
     },
@@ -131,6 +133,14 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
       name: 'system_reset',
       handler: () => {
         host.systemReset();
+        return {};
+      },
+    },
+    {
+      // The board's notifier tells the guest (pseries: the EPOW log; spapr.c spapr_powerdown_req).
+      name: 'system_powerdown',
+      handler: () => {
+        m.powerdown();
         return {};
       },
     },
@@ -194,11 +204,12 @@ function plugboardCommands(host: MachineHost): QmpCommandDef[] {
         qemu(() => {
           const dev = findDevice(m, a.id as string);
           if (!(dev instanceof PCIDevice)) throw new QemuError(`Device '${a.id as string}' is not a PCI device`);
-          const off = a.offset as number;
-          const size = a.size as number;
+          // 'int' members beyond 2^53 arrive as bigint: compare before any arithmetic.
+          const off = a.offset as number | bigint;
+          const size = Number(a.size as number | bigint);
           if (![1, 2, 4].includes(size)) throw new QemuError("Parameter 'size' expects 1, 2 or 4");
-          if (off < 0 || off + size > dev.config.size) throw new QemuError(`Parameter 'offset' expects a value below ${dev.config.size - size + 1}`);
-          return dev.configRead(off, size);
+          if (off < 0 || off > dev.config.size - size) throw new QemuError(`Parameter 'offset' expects a value below ${dev.config.size - size + 1}`);
+          return dev.configRead(Number(off), size);
         }),
     },
     {
@@ -232,7 +243,12 @@ function plugboardCommands(host: MachineHost): QmpCommandDef[] {
       handler: () => {
         const g = host.guest;
         if (!g) return { present: false };
-        return { present: true, policy: formatGuestPolicy(g.guest.policy), state: g.guest.state, 'log-lines': g.guest.klog.lines.length };
+        const panic = (g as { firmwarePanic?: string }).firmwarePanic;
+        return {
+          present: true, policy: formatGuestPolicy(g.guest.policy), state: g.guest.state, 'log-lines': g.guest.klog.lines.length,
+          // The firmware halted (SeaBIOS panic): the VM runs but no OS ever boots.
+          ...(panic ? { 'firmware-panic': panic } : {}),
+        };
       },
     },
     {
@@ -259,9 +275,12 @@ function plugboardCommands(host: MachineHost): QmpCommandDef[] {
       name: '__org.plugboard_clock-step',
       args: { ns: 'int' },
       handler: (a) => {
-        const ns = a.ns as number;
+        const ns = a.ns as number | bigint;
         if (ns < 0) throw new QmpError('GenericError', "Parameter 'ns' expects a non-negative number");
-        m.clock.advance(ns);
+        // Virtual time is an exact integer of nanoseconds up to 2^53 - 1 (104 days).
+        const room = Number.MAX_SAFE_INTEGER - m.clock.nowNs();
+        if (ns > room) throw new QmpError('GenericError', `Parameter 'ns' expects an integer in the range of 0 to ${room}`);
+        m.clock.advance(Number(ns));
         return { 'virtual-ns': m.clock.nowNs() };
       },
     },

@@ -276,7 +276,7 @@ export class Fleet extends EventEmitter {
       // The clock would otherwise keep host timers (realtime) or turns (virtual) alive.
       server.machine.clock.stop();
       server.host.guest?.detach();
-      const closed = server.close();
+      const closed = server.close({ graceMs: this.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS });
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), this.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS)));
       if ((await Promise.race([closed, grace])) === 'late') {

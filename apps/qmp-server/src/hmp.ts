@@ -24,7 +24,8 @@ const lines = (l: string[]) => l.map((x) => x + '\r\n').join('');
 
 /** Parses `driver,key=val,...` with `,,` escaping a comma (QemuOpts syntax). */
 export function parseOptsString(text: string, impliedKey: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a key such as `__proto__` stays an option (and is refused as a property).
+  const out = Object.create(null) as Record<string, string>;
   if (text === '') return out;
   const parts: string[] = [];
   let cur = '';
@@ -85,10 +86,24 @@ export const hmpCommands: HmpCommand[] = [
     },
   },
   {
-    name: 'help', aliases: ['?'], params: 's?', help: 'show the help',
-    run: (h, [cmd]) => {
+    // help_cmd() splits its argument into words itself (parse_cmdline, get_str's rules) and
+    // prints nothing when that fails; words after the command (or info subcommand) are ignored.
+    name: 'help', aliases: ['?'], params: 'S?', help: 'show the help',
+    run: (h, [text]) => {
+      const words: string[] = [];
+      for (let rest = text ?? ''; skipCSpace(rest) !== ''; ) {
+        const got = hmpGetStr(rest);
+        if (!got) return '';
+        words.push(got.value);
+        rest = got.rest;
+      }
+      const [cmd, sub] = words;
       if (cmd === undefined) return lines(allCommands(h).map((c) => helpLine(c)));
-      if (cmd === 'info') return lines(infoCommands.map((c) => helpLine(c, 'info ')));
+      if (cmd === 'info') {
+        if (sub === undefined) return lines(infoCommands.map((c) => helpLine(c, 'info ')));
+        const ic = infoCommands.find((c) => c.name === sub);
+        return ic ? lines([helpLine(ic, 'info ')]) : `unknown command: 'info ${sub}'\r\n`;
+      }
       const c = findCommand(h, cmd);
       return c ? lines([helpLine(c)]) : `unknown command: '${cmd}'\r\n`;
     },
@@ -152,10 +167,10 @@ export function pluginHmpCommand(c: PluginHmpCommand): HmpCommand {
 }
 
 /** QEMU's help line: names joined by `|`, the parameter usage, ` -- `, the text. */
-const USAGE: Record<string, string> = {
+const USAGE: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, {
   device_add: 'driver[,prop=value][,...]', device_del: 'device', help: '[cmd]', info: '[subcommand]',
   'qom-get': 'path property', 'qom-list': 'path', i: '/fmt addr', o: '/fmt addr value',
-};
+});
 function helpLine(c: HmpCommand, prefix = ''): string {
   const names = [c.name, ...(c.aliases ?? [])].join('|');
   return `${prefix}${names} ${USAGE[c.name] ?? ''} -- ${c.help}`;
@@ -169,6 +184,55 @@ function findCommand(h: MachineHost, name: string): HmpCommand | undefined {
   return allCommands(h).find((c) => c.name === name || c.aliases?.includes(name));
 }
 
+/** C's isspace(), which the monitor uses to separate arguments (not JavaScript's \s). */
+const isCSpace = (c: string | undefined): boolean => c === ' ' || (c !== undefined && c >= '\t' && c <= '\r');
+const skipCSpace = (s: string): string => {
+  let i = 0;
+  while (isCSpace(s[i])) i++;
+  return s.slice(i);
+};
+/** The monitor's argument buffer: 1024 bytes with the NUL; longer strings are cut short, silently. */
+const HMP_ARG_MAX_BYTES = 1023;
+/** `\X` escapes get_str() knows inside double quotes; any other is refused. */
+const HMP_ESCAPES: ReadonlyMap<string, string> = new Map([['n', '\n'], ['r', '\r'], ['\\', '\\'], ["'", "'"], ['"', '"']]);
+
+/**
+ * One string argument as monitor/hmp.c get_str() reads it: a word up to the next space, or a
+ * double-quoted string with the escapes \n \r \\ \' \". Returns null where get_str fails
+ * (nothing left, an unknown escape, no closing quote): QEMU then prints its reason on its own
+ * stdout, not on the monitor, so the monitor shows only the caller's message.
+ */
+export function hmpGetStr(text: string): { value: string; rest: string } | null {
+  const s = skipCSpace(text);
+  if (s === '') return null;
+  let value = '';
+  let i = 0;
+  if (s[0] === '"') {
+    for (i = 1; i < s.length && s[i] !== '"'; i++) {
+      if (s[i] !== '\\') {
+        value += s[i];
+        continue;
+      }
+      const c = s[++i];
+      const esc = c === undefined ? undefined : HMP_ESCAPES.get(c);
+      if (esc === undefined) return null;
+      value += esc;
+    }
+    if (s[i] !== '"') return null;
+    i++;
+  } else {
+    while (i < s.length && !isCSpace(s[i])) i++;
+    value = s.slice(0, i);
+  }
+  return { value: truncateBytes(value, HMP_ARG_MAX_BYTES), rest: s.slice(i) };
+}
+
+function truncateBytes(s: string, max: number): string {
+  const bytes = Buffer.from(s, 'utf8');
+  // A cut inside a UTF-8 sequence leaves invalid UTF-8, which QEMU's JSON writer prints as U+FFFD.
+  return bytes.length <= max ? s : new TextDecoder().decode(bytes.subarray(0, max));
+}
+
 /** Splits the argument text per the signature (monitor/hmp.c monitor_parse_arguments). */
 function parseArgs(c: HmpCommand, rest: string, fullName: string): string[] {
   const out: string[] = [];
@@ -178,22 +242,32 @@ function parseArgs(c: HmpCommand, rest: string, fullName: string): string[] {
     const p = c.params[i]!;
     const optional = c.params[i + 1] === '?';
     if (optional) i++;
-    text = text.replace(/^\s+/, '');
-    if (p === 'O' || p === 'S') {
-      if (text === '' && !optional && p === 'S') throw new HmpParseError(`${c.name}: string expected\r\n${usage}`);
+    text = skipCSpace(text);
+    if (p === 'S') {
+      if (text === '' && !optional) throw new HmpParseError(`${c.name}: string expected\r\n${usage}`);
       out.push(text);
       text = '';
       continue;
     }
-    const m = /^("([^"\\]|\\.)*"|\S+)/.exec(text);
-    if (!m) {
-      if (optional) continue;
-      throw new HmpParseError(`${c.name}: string expected\r\n${usage}`);
+    if (p === 'O') {
+      // QemuOpts text is one get_str() word (quotes allowed); a failure prints only the hint.
+      if (text === '') {
+        out.push('');
+        continue;
+      }
+      const got = hmpGetStr(text);
+      if (!got) throw new HmpParseError(usage);
+      out.push(got.value);
+      text = got.rest;
+      continue;
     }
-    out.push(m[0].startsWith('"') ? JSON.parse(m[0]) : m[0]);
-    text = text.slice(m[0].length);
+    if (text === '' && optional) continue;
+    const got = hmpGetStr(text);
+    if (!got) throw new HmpParseError(`${c.name}: string expected\r\n${usage}`);
+    out.push(got.value);
+    text = got.rest;
   }
-  if (text.trim() !== '') throw new HmpParseError(`${c.name}: extraneous characters at the end of line\r\n${usage}`);
+  if (skipCSpace(text) !== '') throw new HmpParseError(`${c.name}: extraneous characters at the end of line\r\n${usage}`);
   return out;
 }
 
@@ -221,7 +295,8 @@ export async function runHmp(host: MachineHost, commandLine: string): Promise<st
   } catch (e) {
     if (e instanceof HmpParseError) return e.message;
     if (e instanceof HmpUsageError) return `Try "help ${fullName}" for more information\r\n`;
-    if (e instanceof QemuError) return `Error: ${e.message}\r\n`;
+    // The monitor writes every '\n' of its output as "\r\n" (monitor_puts), error texts included.
+    if (e instanceof QemuError) return `Error: ${e.message.replace(/\n/g, '\r\n')}\r\n`;
     throw e;
   }
 }

@@ -4,7 +4,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Plugin, PluginSet } from '@plugboard/qdev';
 import { createMachine, createPluginSet, type CreateMachineOptions } from '@plugboard/machines';
-import { QmpDispatcher, QmpServer } from '@plugboard/qmp';
+import { DEFAULT_CLOSE_GRACE_MS, QmpDispatcher, QmpServer } from '@plugboard/qmp';
 import { attachGuest, attachPseriesGuest, parseGuestPolicy, provideAcpiTables, type HotplugDriver, type PciDriver } from '@plugboard/guest';
 import { dsdtForController } from '@plugboard/hotplug-acpi';
 import type { X86Machine } from '@plugboard/machines';
@@ -58,6 +58,7 @@ export class PlugboardServer {
         policy: parseGuestPolicy(opts.guest ?? 'linux'),
         ...(opts.serial ? { log: opts.serial } : {}),
         firmware: { ramSize: opts.ramSize ?? 128 * 1024 * 1024 },
+        cpus: opts.cpus ?? 1,
       });
       server.host.guest = attached;
       // Guest drivers contributed by plugins join the simulated OS like built-in ones.
@@ -101,10 +102,15 @@ export class PlugboardServer {
     return this.qmp.listenTcp(spec.host, spec.port);
   }
 
-  /** Ends every session gracefully (queued output flushed), then stops listening. */
-  async close(): Promise<void> {
-    await Promise.all(this.qmp.sessions().map((s) => s.close()));
-    await this.qmp.close();
+  /**
+   * Ends every session gracefully (queued output flushed), then stops listening. A client that
+   * has not taken its output within `graceMs` (default DEFAULT_CLOSE_GRACE_MS of
+   * @plugboard/qmp) is cut off, so a client that stopped reading cannot keep this pending.
+   */
+  async close(opts: { graceMs?: number } = {}): Promise<void> {
+    const graceMs = opts.graceMs ?? DEFAULT_CLOSE_GRACE_MS;
+    await Promise.all(this.qmp.sessions().map((s) => s.close(graceMs)));
+    await this.qmp.close({ graceMs });
     for (const c of this.closers.splice(0)) c();
   }
 }

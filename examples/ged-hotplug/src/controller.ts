@@ -232,6 +232,17 @@ export class GedPciHotplug extends Device implements HotplugHandler {
   }
 }
 
+/**
+ * The type with its register window at `base` by default (the plugin's `mmio-base` option):
+ * the address the platform gives the GED, as cloud-hypervisor's DSDT does.
+ */
+export function gedPciHotplugTypeAt(base: number): TypeDef {
+  return {
+    ...gedPciHotplugType,
+    properties: gedPciHotplugType.properties!.map((p) => (p.name === 'mmio-base' ? { ...p, default: base } : p)),
+  };
+}
+
 export const gedPciHotplugType: TypeDef = {
   name: TYPE_GED_PCI_HOTPLUG,
   parent: 'sys-bus-device',

@@ -4,6 +4,7 @@
  */
 import type { GuestView } from '@plugboard/pci-core';
 import type { Clock, Timer } from '@plugboard/qdev';
+import { FirmwarePanic } from './firmware/regions.js';
 import { runFirmware, type FirmwareOptions, type FirmwareResult } from './firmware/seabios.js';
 import { LinuxGuest, type LinuxGuestOptions } from './os/linux.js';
 
@@ -30,6 +31,8 @@ export interface AttachedGuest {
   readonly guest: LinuxGuest;
   /** What the last firmware run found (undefined before the first start). */
   readonly firmware: FirmwareResult | undefined;
+  /** The message the firmware halted with at its last run (SeaBIOS panic), if it did. */
+  readonly firmwarePanic: string | undefined;
   /** Stops reacting to start and reset (the guest is halted). */
   detach(): void;
 }
@@ -42,10 +45,21 @@ export function attachGuest(machine: MachineLike, opts: AttachOptions = {}): Att
   let attached = true;
   let started = false;
   let kernelStart: Timer | undefined;
+  let panicked: string | undefined;
   const power = () => {
     if (!attached) return;
     started = true;
-    firmware = runFirmware(machine.guestView, opts.firmware);
+    try {
+      firmware = runFirmware(machine.guestView, opts.firmware);
+    } catch (e) {
+      // The firmware halted (e.g. out of I/O space): the VM runs, nothing boots.
+      if (!(e instanceof FirmwarePanic)) throw e;
+      firmware = undefined;
+      opts.firmware?.log?.(e.message);
+      panicked = e.message;
+      return;
+    }
+    panicked = undefined;
     kernelStart = guest.sched.after(opts.kernelStartMs ?? DEFAULT_KERNEL_START_MS, 'kernel-start', () => guest.boot());
   };
   const halt = () => {
@@ -68,6 +82,9 @@ export function attachGuest(machine: MachineLike, opts: AttachOptions = {}): Att
     guest,
     get firmware() {
       return firmware;
+    },
+    get firmwarePanic() {
+      return panicked;
     },
     detach() {
       attached = false;

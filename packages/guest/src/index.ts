@@ -3,6 +3,7 @@
  * SeaBIOS's PCI set-up, then a Linux-like kernel with PCI enumeration, drivers, interrupts
  * and a deterministic scheduler on the virtual clock.
  */
+export { FirmwarePanic } from './firmware/regions.js';
 export { runFirmware, type FirmwareOptions, type FirmwareResult, type FirmwareDevice } from './firmware/seabios.js';
 export { LinuxGuest, registerHotplugDriver, BOOT_TIMELINE, type LinuxGuestOptions } from './os/linux.js';
 export { attachGuest, DEFAULT_KERNEL_START_MS, type AttachOptions, type AttachedGuest, type MachineLike } from './attach.js';

@@ -65,7 +65,5 @@ export const ACPI_SCI_IRQ = 9;
 
 // ---- PCIe slot bits used for the q35 power-on fixup (Linux pci_regs.h names) ------------------
 
-/** Slot Capabilities: Power Controller Present. */
-export const PCI_EXP_SLTCAP_PCP = 0x00000002;
-/** Slot Control: Power Controller Control (1 = off). */
-export const PCI_EXP_SLTCTL_PCC = 0x0400;
+/** Slot Capabilities PCP (Power Controller Present), Slot Control PCC (1 = off): pci-core's. */
+export { PCI_EXP_SLTCAP_PCP, PCI_EXP_SLTCTL_PCC } from '@plugboard/pci-core';

@@ -6,7 +6,10 @@
  */
 import { Machine, TypeRegistry, coreTypes, deviceAdd, type MachineEvent, type PropValue } from '@plugboard/qdev';
 import { GuestView, pciCatalogPlugin, type InterruptEvent, type PCIDevice, type PCIHostBridge, type PCIBus } from '@plugboard/pci-core';
-import { AcpiPciHotplug, ACPI_PCIHP_ADDR_ICH9, ACPI_PCIHP_ADDR_PIIX4, ICH9_PMIO_GPE0_LEN, PIIX4_GPE_BASE, PIIX4_GPE_LEN } from '../src/index.js';
+import {
+  AcpiPciHotplug, ACPI_PCIHP_ADDR_ICH9, ACPI_PCIHP_ADDR_PIIX4, ICH9_PMIO_GPE0_LEN, PCI_AIDX_BASE, PCI_DOWN_BASE, PCI_EJ_BASE,
+  PCI_RMV_BASE, PCI_SEL_BASE, PCI_UP_BASE, PIIX4_GPE_BASE, PIIX4_GPE_LEN,
+} from '../src/index.js';
 
 export interface Board {
   machine: Machine;
@@ -105,4 +108,9 @@ export function deletedIds(b: Board): Array<string | undefined> {
 export function runFor(b: Board, ms: number): void {
   if (b.machine.runState !== 'running') b.machine.cont();
   b.machine.clock.advance(ms * 1_000_000);
+}
+
+/** I/O ports of the pcihp registers of a block at `base` (pc 0xae00, q35 0x0cc0). */
+export function pcihpPorts(base: number): { UP: number; DOWN: number; EJ: number; RMV: number; SEL: number; AIDX: number } {
+  return { UP: base + PCI_UP_BASE, DOWN: base + PCI_DOWN_BASE, EJ: base + PCI_EJ_BASE, RMV: base + PCI_RMV_BASE, SEL: base + PCI_SEL_BASE, AIDX: base + PCI_AIDX_BASE };
 }

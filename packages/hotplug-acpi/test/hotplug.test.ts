@@ -4,15 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { QemuError, deviceDel, type Device } from '@plugboard/qdev';
-import { PCI_DOWN_BASE, PCI_EJ_BASE, PCI_RMV_BASE, PCI_SEL_BASE, PCI_UP_BASE, PIIX4_GPE_BASE } from '../src/index.js';
-import { buildPc, deletedIds, runFor } from './boards.js';
+import { PIIX4_GPE_BASE } from '../src/index.js';
+import { buildPc, deletedIds, runFor, pcihpPorts } from './boards.js';
 
 const G = PIIX4_GPE_BASE;
-const UP = 0xae00 + PCI_UP_BASE;
-const DOWN = 0xae00 + PCI_DOWN_BASE;
-const EJ = 0xae00 + PCI_EJ_BASE;
-const RMV = 0xae00 + PCI_RMV_BASE;
-const SEL = 0xae00 + PCI_SEL_BASE;
+const { UP, DOWN, EJ, RMV, SEL } = pcihpPorts(0xae00);
 
 function error(fn: () => unknown): { class: string; desc: string } {
   try {

@@ -5,14 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { QemuError, deviceDel, type Bus } from '@plugboard/qdev';
 import { caps, regs, type PCIDevice } from '@plugboard/pci-core';
-import { ICH9_PMIO_GPE0_STS, PCI_DOWN_BASE, PCI_EJ_BASE, PCI_RMV_BASE, PCI_SEL_BASE, PCI_UP_BASE } from '../src/index.js';
-import { buildQ35, deletedIds, type Board } from './boards.js';
+import { ICH9_PMIO_GPE0_STS } from '../src/index.js';
+import { buildQ35, deletedIds, type Board, pcihpPorts } from './boards.js';
 
-const UP = 0x0cc0 + PCI_UP_BASE;
-const DOWN = 0x0cc0 + PCI_DOWN_BASE;
-const EJ = 0x0cc0 + PCI_EJ_BASE;
-const RMV = 0x0cc0 + PCI_RMV_BASE;
-const SEL = 0x0cc0 + PCI_SEL_BASE;
+const { UP, DOWN, EJ, RMV, SEL } = pcihpPorts(0x0cc0);
 /** SeaBIOS/OVMF put PMBASE at 0x600. */
 const GPE = 0x600 + ICH9_PMIO_GPE0_STS;
 

@@ -4,16 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deviceDel } from '@plugboard/qdev';
-import { PCI_AIDX_BASE, PCI_DOWN_BASE, PCI_EJ_BASE, PCI_RMV_BASE, PCI_SEL_BASE, PCI_UP_BASE, PIIX4_GPE_BASE } from '../src/index.js';
-import { buildPc } from './boards.js';
+import { PIIX4_GPE_BASE } from '../src/index.js';
+import { buildPc, pcihpPorts } from './boards.js';
 
 const G = PIIX4_GPE_BASE;
-const UP = 0xae00 + PCI_UP_BASE;
-const DOWN = 0xae00 + PCI_DOWN_BASE;
-const EJ = 0xae00 + PCI_EJ_BASE;
-const RMV = 0xae00 + PCI_RMV_BASE;
-const SEL = 0xae00 + PCI_SEL_BASE;
-const AIDX = 0xae00 + PCI_AIDX_BASE;
+const { UP, DOWN, EJ, RMV, SEL, AIDX } = pcihpPorts(0xae00);
 
 describe('pcihp block on pc (0xae00)', () => {
   it('reads the idle values QEMU shows after boot', () => {

@@ -2,90 +2,28 @@
  * Register bits of the PCI Express capability that a hot-plug slot uses, named as Linux's
  * include/uapi/linux/pci_regs.h names them (offsets from the capability base live in
  * @plugboard/pci-core's `caps`), plus the few QEMU-internal groupings hw/pci/pcie.c works
- * with (spec/pcie-slot.md §2–§5).
+ * with (spec/pcie-slot.md §2–§5). The pci_regs.h bits are pci-core's (the guest drivers
+ * read the same ones); they are re-exported here for this package's users.
  */
+import { PCI_EXP_SLTSTA_ABP, PCI_EXP_SLTSTA_CC, PCI_EXP_SLTSTA_MRLSC, PCI_EXP_SLTSTA_PDC, PCI_EXP_SLTSTA_PFD } from '@plugboard/pci-core';
 
-/** PCI Express Capabilities register (FLAGS). */
-export const PCI_EXP_FLAGS_VERS = 0x000f;
-export const PCI_EXP_FLAGS_TYPE = 0x00f0;
-export const PCI_EXP_FLAGS_TYPE_SHIFT = 4;
-export const PCI_EXP_FLAGS_SLOT = 0x0100;
-/** Interrupt Message Number, bits 13:9. */
-export const PCI_EXP_FLAGS_IRQ = 0x3e00;
-export const PCI_EXP_FLAGS_IRQ_SHIFT = 9;
-
-/** Slot Capabilities. */
-export const PCI_EXP_SLTCAP_ABP = 0x00000001;
-export const PCI_EXP_SLTCAP_PCP = 0x00000002;
-export const PCI_EXP_SLTCAP_MRLSP = 0x00000004;
-export const PCI_EXP_SLTCAP_AIP = 0x00000008;
-export const PCI_EXP_SLTCAP_PIP = 0x00000010;
-export const PCI_EXP_SLTCAP_HPS = 0x00000020;
-export const PCI_EXP_SLTCAP_HPC = 0x00000040;
-export const PCI_EXP_SLTCAP_SPLV = 0x00007f80;
-export const PCI_EXP_SLTCAP_SPLS = 0x00018000;
-export const PCI_EXP_SLTCAP_EIP = 0x00020000;
-export const PCI_EXP_SLTCAP_NCCS = 0x00040000;
-export const PCI_EXP_SLTCAP_PSN = 0xfff80000;
-export const PCI_EXP_SLTCAP_PSN_SHIFT = 19;
-
-/** Slot Control. */
-export const PCI_EXP_SLTCTL_ABPE = 0x0001;
-export const PCI_EXP_SLTCTL_PFDE = 0x0002;
-export const PCI_EXP_SLTCTL_MRLSCE = 0x0004;
-export const PCI_EXP_SLTCTL_PDCE = 0x0008;
-export const PCI_EXP_SLTCTL_CCIE = 0x0010;
-export const PCI_EXP_SLTCTL_HPIE = 0x0020;
-export const PCI_EXP_SLTCTL_AIC = 0x00c0;
-export const PCI_EXP_SLTCTL_ATTN_IND_SHIFT = 6;
-export const PCI_EXP_SLTCTL_ATTN_IND_ON = 0x0040;
-export const PCI_EXP_SLTCTL_ATTN_IND_BLINK = 0x0080;
-export const PCI_EXP_SLTCTL_ATTN_IND_OFF = 0x00c0;
-export const PCI_EXP_SLTCTL_PIC = 0x0300;
-export const PCI_EXP_SLTCTL_PWR_IND_SHIFT = 8;
-export const PCI_EXP_SLTCTL_PWR_IND_ON = 0x0100;
-export const PCI_EXP_SLTCTL_PWR_IND_BLINK = 0x0200;
-export const PCI_EXP_SLTCTL_PWR_IND_OFF = 0x0300;
-export const PCI_EXP_SLTCTL_PCC = 0x0400;
-export const PCI_EXP_SLTCTL_PWR_ON = 0x0000;
-export const PCI_EXP_SLTCTL_PWR_OFF = 0x0400;
-export const PCI_EXP_SLTCTL_EIC = 0x0800;
-export const PCI_EXP_SLTCTL_DLLSCE = 0x1000;
-export const PCI_EXP_SLTCTL_IBPD_DISABLE = 0x4000;
-
-/** Slot Status. */
-export const PCI_EXP_SLTSTA_ABP = 0x0001;
-export const PCI_EXP_SLTSTA_PFD = 0x0002;
-export const PCI_EXP_SLTSTA_MRLSC = 0x0004;
-export const PCI_EXP_SLTSTA_PDC = 0x0008;
-export const PCI_EXP_SLTSTA_CC = 0x0010;
-export const PCI_EXP_SLTSTA_MRLSS = 0x0020;
-export const PCI_EXP_SLTSTA_PDS = 0x0040;
-export const PCI_EXP_SLTSTA_EIS = 0x0080;
-export const PCI_EXP_SLTSTA_DLLSC = 0x0100;
-
-/** Link Capabilities. */
-export const PCI_EXP_LNKCAP_SLS = 0x0000000f;
-export const PCI_EXP_LNKCAP_MLW = 0x000003f0;
-export const PCI_EXP_LNKCAP_MLW_SHIFT = 4;
-export const PCI_EXP_LNKCAP_ASPM_L0S = 0x00000400;
-export const PCI_EXP_LNKCAP_DLLLARC = 0x00100000;
-export const PCI_EXP_LNKCAP_LBNC = 0x00200000;
-export const PCI_EXP_LNKCAP_PN = 0xff000000;
-
-/** Link Control / Status. */
-export const PCI_EXP_LNKSTA_CLS = 0x000f;
-export const PCI_EXP_LNKSTA_NLW = 0x03f0;
-export const PCI_EXP_LNKSTA_NLW_SHIFT = 4;
-export const PCI_EXP_LNKSTA_LT = 0x0800;
-export const PCI_EXP_LNKSTA_DLLLA = 0x2000;
-
-/** Link Capabilities 2 / Link Control 2. */
-export const PCI_EXP_LNKCAP2_SLS_2_5GB = 0x00000002;
-export const PCI_EXP_LNKCAP2_SLS_5_0GB = 0x00000004;
-export const PCI_EXP_LNKCAP2_SLS_8_0GB = 0x00000008;
-export const PCI_EXP_LNKCAP2_SLS_16_0GB = 0x00000010;
-export const PCI_EXP_LNKCTL2_TLS = 0x000f;
+export {
+  PCI_EXP_FLAGS_VERS, PCI_EXP_FLAGS_TYPE, PCI_EXP_FLAGS_TYPE_SHIFT, PCI_EXP_FLAGS_SLOT, PCI_EXP_FLAGS_IRQ, PCI_EXP_FLAGS_IRQ_SHIFT,
+  PCI_EXP_SLTCAP_ABP, PCI_EXP_SLTCAP_PCP, PCI_EXP_SLTCAP_MRLSP, PCI_EXP_SLTCAP_AIP, PCI_EXP_SLTCAP_PIP, PCI_EXP_SLTCAP_HPS,
+  PCI_EXP_SLTCAP_HPC, PCI_EXP_SLTCAP_SPLV, PCI_EXP_SLTCAP_SPLS, PCI_EXP_SLTCAP_EIP, PCI_EXP_SLTCAP_NCCS, PCI_EXP_SLTCAP_PSN,
+  PCI_EXP_SLTCAP_PSN_SHIFT,
+  PCI_EXP_SLTCTL_ABPE, PCI_EXP_SLTCTL_PFDE, PCI_EXP_SLTCTL_MRLSCE, PCI_EXP_SLTCTL_PDCE, PCI_EXP_SLTCTL_CCIE, PCI_EXP_SLTCTL_HPIE,
+  PCI_EXP_SLTCTL_AIC, PCI_EXP_SLTCTL_ATTN_IND_SHIFT, PCI_EXP_SLTCTL_ATTN_IND_ON, PCI_EXP_SLTCTL_ATTN_IND_BLINK,
+  PCI_EXP_SLTCTL_ATTN_IND_OFF, PCI_EXP_SLTCTL_PIC, PCI_EXP_SLTCTL_PWR_IND_SHIFT, PCI_EXP_SLTCTL_PWR_IND_ON,
+  PCI_EXP_SLTCTL_PWR_IND_BLINK, PCI_EXP_SLTCTL_PWR_IND_OFF, PCI_EXP_SLTCTL_PCC, PCI_EXP_SLTCTL_PWR_ON, PCI_EXP_SLTCTL_PWR_OFF,
+  PCI_EXP_SLTCTL_EIC, PCI_EXP_SLTCTL_DLLSCE, PCI_EXP_SLTCTL_IBPD_DISABLE,
+  PCI_EXP_SLTSTA_ABP, PCI_EXP_SLTSTA_PFD, PCI_EXP_SLTSTA_MRLSC, PCI_EXP_SLTSTA_PDC, PCI_EXP_SLTSTA_CC, PCI_EXP_SLTSTA_MRLSS,
+  PCI_EXP_SLTSTA_PDS, PCI_EXP_SLTSTA_EIS, PCI_EXP_SLTSTA_DLLSC,
+  PCI_EXP_LNKCAP_SLS, PCI_EXP_LNKCAP_MLW, PCI_EXP_LNKCAP_MLW_SHIFT, PCI_EXP_LNKCAP_ASPM_L0S, PCI_EXP_LNKCAP_DLLLARC,
+  PCI_EXP_LNKCAP_LBNC, PCI_EXP_LNKCAP_PN,
+  PCI_EXP_LNKSTA_CLS, PCI_EXP_LNKSTA_NLW, PCI_EXP_LNKSTA_NLW_SHIFT, PCI_EXP_LNKSTA_LT, PCI_EXP_LNKSTA_DLLLA,
+  PCI_EXP_LNKCAP2_SLS_2_5GB, PCI_EXP_LNKCAP2_SLS_5_0GB, PCI_EXP_LNKCAP2_SLS_8_0GB, PCI_EXP_LNKCAP2_SLS_16_0GB, PCI_EXP_LNKCTL2_TLS,
+} from '@plugboard/pci-core';
 
 /**
  * Link speed and width encodings (QEMU's PCIExpLinkSpeed / PCIExpLinkWidth values, which

@@ -55,18 +55,6 @@ export const DIVERGENCES: Divergence[] = [
     mask: (_d, off, _size, _sc, note) => (note === 'capability lists' && off < 0x100 ? 0 : undefined),
   },
   {
-    why: 'x3130-upstream Device Capabilities 2: QEMU has no ARI Forwarding (0x300000), pci-core 0x300020',
-    mask: (d, off) => (d.typeName === 'x3130-upstream' && off === d.caps.get(regs.PCI_CAP_ID_EXP)! + 0x24 ? 0 : undefined),
-  },
-  {
-    why: "e1000e's PCI Express capability is version 1 in QEMU (FLAGS 0x0001), version 2 in pci-core",
-    mask: (d, off) => (d.typeName === 'e1000e' && off === 0xe2 ? 0 : undefined),
-  },
-  {
-    why: "e1000e's Device Serial Number (0x140) is derived from the MAC in QEMU (0xff123456...), 0 in pci-core",
-    mask: (d, off) => (d.typeName === 'e1000e' && off >= 0x144 && off < 0x14c ? 0 : undefined),
-  },
-  {
     why: 'Device Control bits other than the error-reporting enables are read-only in QEMU (writable in pci-core); Device Control 2 masks differ too',
     mask: (d, off, size, sc) => {
       const exp = d.caps.get(regs.PCI_CAP_ID_EXP);
@@ -74,14 +62,6 @@ export const DIVERGENCES: Divergence[] = [
       if (off === exp + 0x08) return size === 4 ? 0xffff000f : 0x000f;
       return off === exp + 0x28 ? 0 : undefined;
     },
-  },
-  {
-    why: 'pcie-pci-bridge Device Capabilities 2: QEMU sets ARI Forwarding (0x300020)',
-    mask: (d, off) => (d.typeName === 'pcie-pci-bridge' && off === d.caps.get(regs.PCI_CAP_ID_EXP)! + 0x24 ? ~0x20 >>> 0 : undefined),
-  },
-  {
-    why: 'Status register bits 66MHz/fast back-to-back of pcie-pci-bridge (0x00b0 in QEMU)',
-    mask: (d, off, size) => (d.typeName === 'pcie-pci-bridge' && off === regs.PCI_COMMAND && size === 4 ? 0xff4fffff : undefined),
   },
 ];
 

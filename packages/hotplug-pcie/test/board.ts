@@ -1,89 +1,25 @@
 /**
  * A tiny q35-like board in native PCIe hotplug mode (`-M q35 -nodefaults -global
- * ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off`): host bridge, pcie.0 without a hotplug
- * handler, MCH at 00.0, then the `-device` options and the first reset. Types come through
- * PluginSet exactly as the CLI loads them. The guest side goes through GuestView only.
+ * ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off`) with this backend loaded: pci-core's
+ * shared test board (test/support/q35-board.ts), plus the PCIe port accessors these tests use.
  */
-import { Machine, PluginSet, TypeRegistry, coreTypes, definePlugin, deviceAdd, deviceDel, type MachineEvent, type PropValue } from '@plugboard/qdev';
-import { GuestView, caps, pciCatalogPlugin, regs, type Bdf, type PCIBus, type PCIDevice, type PCIHostBridge } from '@plugboard/pci-core';
+import type { PropValue } from '@plugboard/qdev';
+import { caps, regs, type Bdf, type PCIBus } from '@plugboard/pci-core';
+import { buildQ35Board, q35Registry, type MsiRecord, type Q35Board } from '../../pci-core/test/support/q35-board.js';
 import { pcieHotplugPlugin } from '../src/index.js';
 
-export interface MsiRecord {
-  dev: string;
-  address: bigint;
-  data: number;
-}
+export type { MsiRecord };
+export type Board = Q35Board;
 
-export interface Board {
-  machine: Machine;
-  gv: GuestView;
-  root: PCIBus;
-  /** Every machine event (DEVICE_DELETED, X_DEVICE_ON, RESET), in order. */
-  events: MachineEvent[];
-  msis: MsiRecord[];
-  /** INTx level changes reaching the root bus (after swizzling). */
-  intx: Array<{ dev: string; pin: number; level: number }>;
-  add(opts: Record<string, PropValue>): PCIDevice;
-  /** deviceDel; returns the error text or 'ok'. */
-  del(id: string): string;
-  dev(id: string): PCIDevice;
-  deleted(): string[];
-}
-
-export function registry(): TypeRegistry {
-  const set = new PluginSet(new TypeRegistry());
-  set.load(definePlugin({ name: '@plugboard/qdev', types: coreTypes }));
-  set.load(pciCatalogPlugin);
-  set.load(pcieHotplugPlugin);
-  return set.registry;
-}
+export const registry = () => q35Registry(pcieHotplugPlugin);
 
 export function buildBoard(devices: Array<Record<string, PropValue>> = [], opts: { beforeColdPlug?: (b: Board) => void } = {}): Board {
-  const machine = new Machine({ registry: registry(), typeName: 'pc-q35-7.2-machine' });
-  const host = machine.newDevice('q35-pcihost') as PCIHostBridge;
-  machine.addChild('q35', host);
-  const root = host.createRootBus('pcie.0', true);
-  host.realize(machine.sysbus);
-  root.realized = true;
-  const mch = machine.newDevice('mch');
-  host.addChild('mch', mch);
-  mch.realize(root);
-  const gv = new GuestView(() => [host], () => machine.clock.nowNs());
-  const board: Board = {
-    machine, gv, root, events: [], msis: [], intx: [],
-    add: (o) => deviceAdd(machine, o) as PCIDevice,
-    del: (id) => {
-      try {
-        deviceDel(machine, id);
-        return 'ok';
-      } catch (e) {
-        return (e as Error).message;
-      }
-    },
-    dev: (id) => {
-      const d = machine.deviceById(id);
-      if (!d) throw new Error(`no device ${id}`);
-      return d as PCIDevice;
-    },
-    deleted: () => board.events.filter((e) => e.name === 'DEVICE_DELETED').map((e) => String(e.data?.device ?? e.data?.path)),
-  };
-  root.msiSink = { msi: (dev, address, data) => board.msis.push({ dev: dev.id ?? dev.typeName, address, data }) };
-  root.intxSink = { intx: (dev, pin, level) => board.intx.push({ dev: dev.id ?? dev.typeName, pin, level }) };
-  machine.events.on((ev) => board.events.push(ev));
-  opts.beforeColdPlug?.(board);
-  for (const d of devices) deviceAdd(machine, d);
-  machine.finishInit();
-  return board;
+  return buildQ35Board(pcieHotplugPlugin, { devices, ...opts });
 }
 
 /** Adds a device, returning QEMU's error text instead of throwing. */
 export function tryAdd(b: Board, opts: Record<string, PropValue>): string {
-  try {
-    b.add(opts);
-    return 'ok';
-  } catch (e) {
-    return (e as Error).message;
-  }
+  return b.tryAdd(opts);
 }
 
 /** Firmware-style bus numbering through config writes: depth first, devfn order. */

@@ -1,74 +1,17 @@
 /**
  * A tiny q35-like board (`-M q35 -nodefaults -global
- * ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off`): host bridge, pcie.0 without a hotplug
- * handler, MCH at 00.0, the `-device` options, then the first reset. Types come through
- * PluginSet as the CLI loads them; the guest side goes through GuestView only.
+ * ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off`) with this backend loaded: pci-core's
+ * shared test board (test/support/q35-board.ts), plus the SHPC accessors these tests use.
  */
-import { Machine, PluginSet, TypeRegistry, coreTypes, definePlugin, deviceAdd, deviceDel, type MachineEvent, type PropValue } from '@plugboard/qdev';
-import { GuestView, pciCatalogPlugin, regs, type PCIBus, type PCIDevice, type PCIHostBridge } from '@plugboard/pci-core';
+import type { PropValue } from '@plugboard/qdev';
+import { regs } from '@plugboard/pci-core';
+import { buildQ35Board, type Q35Board } from '../../pci-core/test/support/q35-board.js';
 import { shpcHotplugPlugin } from '../src/index.js';
 
-export interface Board {
-  machine: Machine;
-  gv: GuestView;
-  root: PCIBus;
-  events: MachineEvent[];
-  msis: Array<{ dev: string; data: number }>;
-  intx: Array<{ dev: string; pin: number; level: number }>;
-  add(opts: Record<string, PropValue>): PCIDevice;
-  /** device_add / device_del returning QEMU's error text or 'ok'. */
-  tryAdd(opts: Record<string, PropValue>): string;
-  del(id: string): string;
-  dev(id: string): PCIDevice;
-  deleted(): string[];
-}
-
-export function registry(): TypeRegistry {
-  const set = new PluginSet(new TypeRegistry());
-  set.load(definePlugin({ name: '@plugboard/qdev', types: coreTypes }));
-  set.load(pciCatalogPlugin);
-  set.load(shpcHotplugPlugin);
-  return set.registry;
-}
-
-const text = (f: () => unknown): string => {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return (e as Error).message;
-  }
-};
+export type Board = Q35Board;
 
 export function buildBoard(devices: Array<Record<string, PropValue>> = []): Board {
-  const machine = new Machine({ registry: registry(), typeName: 'pc-q35-7.2-machine' });
-  const host = machine.newDevice('q35-pcihost') as PCIHostBridge;
-  machine.addChild('q35', host);
-  const root = host.createRootBus('pcie.0', true);
-  host.realize(machine.sysbus);
-  root.realized = true;
-  const mch = machine.newDevice('mch');
-  host.addChild('mch', mch);
-  mch.realize(root);
-  const gv = new GuestView(() => [host], () => machine.clock.nowNs());
-  const board: Board = {
-    machine, gv, root, events: [], msis: [], intx: [],
-    add: (o) => deviceAdd(machine, o) as PCIDevice,
-    tryAdd: (o) => text(() => deviceAdd(machine, o)),
-    del: (id) => text(() => deviceDel(machine, id)),
-    dev: (id) => {
-      const d = machine.deviceById(id);
-      if (!d) throw new Error(`no device ${id}`);
-      return d as PCIDevice;
-    },
-    deleted: () => board.events.filter((e) => e.name === 'DEVICE_DELETED').map((e) => String(e.data?.device ?? e.data?.path)),
-  };
-  root.msiSink = { msi: (dev, _address, data) => board.msis.push({ dev: dev.id ?? dev.typeName, data }) };
-  root.intxSink = { intx: (dev, pin, level) => board.intx.push({ dev: dev.id ?? dev.typeName, pin, level }) };
-  machine.events.on((ev) => board.events.push(ev));
-  for (const d of devices) deviceAdd(machine, d);
-  machine.finishInit();
-  return board;
+  return buildQ35Board(shpcHotplugPlugin, { devices });
 }
 
 /** Where the tests put BAR0 of the bridge at 00:01.0. */

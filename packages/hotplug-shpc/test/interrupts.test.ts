@@ -77,7 +77,7 @@ describe('MSI', () => {
     b.gv.configWrite({ bus: 0, devfn: 8 }, regs.PCI_COMMAND, cmd | regs.PCI_COMMAND_INTX_DISABLE, 2);
     linuxMasks(v);
     v.w16(S.SHPC_CMD_CODE, 0x0108); // shpc_write_cmd: completion -> level 1 -> message
-    expect(b.msis).toEqual([{ dev: 'br1', data: 0x22 }]);
+    expect(b.msis).toEqual([{ dev: 'br1', address: 0xfee00000n, data: 0x22 }]);
     // shpc_isr: read SERR-INT, set the global mask, write back (clears bit 16 too): level 0 -> message
     v.w32(S.SHPC_SERR_INT, v.r32(S.SHPC_SERR_INT) | S.SHPC_INT_DIS);
     expect(b.msis.length).toBe(2);

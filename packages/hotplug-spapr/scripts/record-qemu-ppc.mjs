@@ -189,6 +189,34 @@ const scenarios = [
       await s.x('query-memory-devices');
     },
   },
+  {
+    // system_powerdown: POWERDOWN at once, in prelaunch and running alike (the EPOW log the
+    // notifier queues is for the guest; without one nothing more happens).
+    name: 'powerdown', args: ['-M', 'pseries', '-nodefaults'],
+    async run(s) {
+      await s.x('system_powerdown', undefined, { ...SETTLE, note: 'prelaunch (-S)' });
+      await s.x('query-status');
+      await s.x('cont', undefined, SETTLE);
+      await s.x('system_powerdown', undefined, { ...SETTLE, note: 'running, SLOF only' });
+      await s.x('system_powerdown', undefined, { ...SETTLE, note: 'again' });
+      await s.x('query-status');
+    },
+  },
+  {
+    // The contract's refusals on PHB 0 (apps/qmp-server/test/contract/spapr.test.ts), with the
+    // plugged device at slot 0 as the contract plugs it (no addr: the first free devfn).
+    name: 'contract-errors', args: ['-M', 'pseries', '-nodefaults'],
+    async run(s) {
+      await s.x('device_add', { driver: 'e1000', id: 'hp0' }, SETTLE);
+      await s.x('qom-get', { path: '/machine/peripheral/hp0', property: 'addr' });
+      await s.x('device_add', { driver: 'e1000', id: 'hp0' }, { note: 'duplicate id' });
+      await s.x('device_add', { driver: 'e1000', id: 'x1', addr: '0' }, { note: 'slot taken' });
+      await s.x('device_add', { driver: 'e1000', id: 'x2', addr: '0.1' }, { note: 'function 1 after function 0' });
+      await s.x('device_add', { driver: 'pci-bridge', id: 'x3', addr: '5' }, { note: 'bridge without chassis_nr' });
+      await s.x('device_del', { id: 'contract-no-such-device' });
+      await s.x('qom-list', { path: '/machine/peripheral' });
+    },
+  },
 ];
 
 async function inspect(s, p, props) {

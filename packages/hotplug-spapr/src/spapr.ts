@@ -19,6 +19,7 @@ import { SpaprRtas, type RtasContext, type RtasDispatcher } from './rtas.js';
 import { rtasConfigureConnector, rtasGetPowerLevel, rtasGetSensorState, rtasSetIndicator, rtasSetPowerLevel } from './rtas-drc.js';
 import { rtasReadPciConfig, rtasWritePciConfig } from './rtas-pci.js';
 import { SpaprPhb, phbMachineHandler } from './phb.js';
+import { removeBusDrcs } from './pci.js';
 import { SpaprCpus, TYPE_SPAPR_CPU_CORE } from './cpu.js';
 import { SpaprMemory, TYPE_PC_DIMM } from './dimm.js';
 import { casHypercall, type CasState } from './cas.js';
@@ -103,6 +104,8 @@ export class Spapr implements RtasDispatcher {
     this.mem.createDrcs();
     for (let i = 0; i < K.SPAPR_MAX_PHBS; i++) this.newDrc(this.machine, K.TYPE_SPAPR_DRC_PHB, i, phbDrcBackend(this));
     this.machine.onReset(() => this.reset());
+    // spapr_machine_init registers spapr_powerdown_req as the powerdown notifier.
+    this.machine.onPowerdown(() => this.powerdownRequest());
   }
 
   connectGuestView(gv: GuestView): void {
@@ -248,6 +251,10 @@ export function phbOfBus(bus: PCIBus | undefined): SpaprPhb | undefined {
 function phbDrcBackend(spapr: Spapr): DrcBackend {
   return {
     release: (dev) => {
+      // QEMU finalizes the PHB's PCI connectors at once, its PCI functions, TCE tables and the
+      // PHB only after an RCU grace period (qdev-hotplug.md §6): the connectors' DEVICE_DELETED
+      // come first (fixtures/qemu-7.2-ppc/phb-cold.json). Removing them again at unrealize is a no-op.
+      removeBusDrcs(spapr, dev);
       const handler = dev.hotplugHandler();
       handler?.unplug?.(dev);
       dev.destroy();

@@ -7,7 +7,7 @@ import { eventList, replay } from './replay.js';
  * DEVICE_DELETED may follow the reply and even RESET (qdev-hotplug.md §6): RESET is compared
  * apart from the deletions, whose order is compared.
  */
-const scenarios = ['drc-qom', 'pci-errors', 'reset-order', 'dr-off', 'phb', 'phb-cold', 'cpu', 'cpu-cold', 'mem', 'mem-cold'];
+const scenarios = ['drc-qom', 'pci-errors', 'reset-order', 'dr-off', 'phb', 'phb-cold', 'cpu', 'cpu-cold', 'mem', 'mem-cold', 'contract-errors'];
 const UNREPLAYED = new Set(['query-pci', 'qom-list-types']);
 
 describe('QMP side equals QEMU 7.2 (fixtures/qemu-7.2-ppc)', () => {

@@ -4,6 +4,7 @@
  */
 import type { PCIDevice } from './pci-device.js';
 import * as R from './regs.js';
+import { PCI_EXP_FLAGS_SLOT } from './pcie-regs.js';
 
 /** msi_init: 32/64-bit, optional per-vector masking. Returns the cap size. */
 export function msiInit(dev: PCIDevice, offset: number, vectors: number, is64: boolean, perVectorMask: boolean): void {
@@ -76,7 +77,8 @@ export const PCI_EXP_TYPE_PCI_BRIDGE = 0x7;
 export const PCI_EXP_TYPE_RC_END = 0x9;
 
 export const PCI_EXP_FLAGS = 0x02;
-export const PCI_EXP_FLAGS_SLOT = 0x0100;
+/** Kept in `caps` for existing users; the PCIe capability bits live in pcie-regs. */
+export { PCI_EXP_FLAGS_SLOT };
 export const PCI_EXP_DEVCAP = 0x04;
 export const PCI_EXP_DEVCAP_RBER = 0x8000;
 export const PCI_EXP_DEVCAP_FLR = 0x10000000;
@@ -96,17 +98,23 @@ export const PCI_EXP_DEVCTL2 = 0x28;
 export const PCI_EXP_LNKCAP2 = 0x2c;
 export const PCI_EXP_LNKCTL2 = 0x30;
 export const PCI_EXP_LNKSTA2 = 0x32;
+export const PCI_EXP_VER1_SIZEOF = 0x14;
 export const PCI_EXP_VER2_SIZEOF = 0x3c;
 
 /**
  * pcie_cap_init (version 2): the parts every PCIe function has. Slot and root registers
  * belong to the port models (hotplug-pcie extends them).
  */
-export function pcieCapInit(dev: PCIDevice, offset: number, type: number, opts: { port?: number; lnkcap?: number; lnksta?: number; devcap?: number; devcap2?: number } = {}): void {
-  dev.addCapability(R.PCI_CAP_ID_EXP, offset, PCI_EXP_VER2_SIZEOF);
+export function pcieCapInit(
+  dev: PCIDevice, offset: number, type: number,
+  opts: { port?: number; lnkcap?: number; lnksta?: number; devcap?: number; devcap2?: number; version?: 1 | 2 } = {},
+): void {
+  // Version 1 (pcie_cap_v1_fill, e1000e's pcie_endpoint_cap_v1_init) ends after Link Status.
+  const v1 = opts.version === 1;
+  dev.addCapability(R.PCI_CAP_ID_EXP, offset, v1 ? PCI_EXP_VER1_SIZEOF : PCI_EXP_VER2_SIZEOF);
   const c = dev.config;
   const hasSlot = type === PCI_EXP_TYPE_ROOT_PORT || type === PCI_EXP_TYPE_DOWNSTREAM;
-  c.set16(offset + PCI_EXP_FLAGS, 2 | (type << 4) | (hasSlot ? PCI_EXP_FLAGS_SLOT : 0));
+  c.set16(offset + PCI_EXP_FLAGS, (v1 ? 1 : 2) | (type << 4) | (hasSlot ? PCI_EXP_FLAGS_SLOT : 0));
   c.set32(offset + PCI_EXP_DEVCAP, opts.devcap ?? PCI_EXP_DEVCAP_RBER);
   // DEVCTL error-reporting enables, DEVSTA error bits W1C.
   c.setMask16(c.wmask, offset + PCI_EXP_DEVCTL, 0x000f | 0x00e0 | 0x0100 | 0x0800 | 0x7000);
@@ -114,6 +122,7 @@ export function pcieCapInit(dev: PCIDevice, offset: number, type: number, opts: 
   c.set32(offset + PCI_EXP_LNKCAP, ((opts.port ?? 0) << 24 | (opts.lnkcap ?? 0x00000411)) >>> 0);
   c.set16(offset + PCI_EXP_LNKSTA, opts.lnksta ?? 0x0011);
   c.setMask16(c.wmask, offset + PCI_EXP_LNKCTL, 0x0003 | 0x0040 | 0x0080);
+  if (v1) return;
   c.set32(offset + PCI_EXP_DEVCAP2, opts.devcap2 ?? 0);
   c.setMask16(c.wmask, offset + PCI_EXP_DEVCTL2, 0x0400 | 0x0020);
 }

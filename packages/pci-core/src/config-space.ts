@@ -5,16 +5,21 @@
  * the masks.
  */
 export class ConfigSpace {
+  /** What the guest reaches (config accesses at or beyond it read all-ones, writes are dropped). */
   readonly size: number;
   readonly data: Uint8Array;
   readonly wmask: Uint8Array;
   readonly w1cmask: Uint8Array;
 
-  constructor(size: number) {
+  /**
+   * `storage` is what the function holds (pci_config_size): a PCIe function keeps its 4 KiB
+   * even where the guest reaches only 256 bytes (a PCIe device on a conventional bus).
+   */
+  constructor(size: number, storage = size) {
     this.size = size;
-    this.data = new Uint8Array(size);
-    this.wmask = new Uint8Array(size);
-    this.w1cmask = new Uint8Array(size);
+    this.data = new Uint8Array(storage);
+    this.wmask = new Uint8Array(storage);
+    this.w1cmask = new Uint8Array(storage);
   }
 
   get8(off: number): number {

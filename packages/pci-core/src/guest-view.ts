@@ -5,6 +5,7 @@
  */
 import type { PCIHostBridge } from './host.js';
 import { PCI_BAR_UNMAPPED, type PCIDevice } from './pci-device.js';
+import { PCIBridge } from './bridge.js';
 import { PCIBus } from './pci-bus.js';
 
 export interface Bdf {
@@ -153,8 +154,15 @@ export interface BarAccess {
   barWrite?(bar: number, offset: number, value: number, size: number): void;
 }
 
+const inRange = (r: { base: number; limit: number }, addr: number) => r.base <= r.limit && addr >= r.base && addr <= r.limit;
+
+function bridgeForwards(b: PCIBridge, space: 'io' | 'memory', addr: number): boolean {
+  if (space === 'io') return inRange(b.ioRange(), addr);
+  return inRange(b.memoryRange(), addr) || inRange(b.prefetchableRange(), addr);
+}
+
 function findBar(bus: PCIBus, space: 'io' | 'memory', addr: number): { region: IoRegion; offset: number } | undefined {
-  for (const d of bus.inDevfnOrder()) {
+  for (const d of bus.devices()) {
     for (let i = 0; i < d.bars.length; i++) {
       const b = d.bars[i];
       if (!b || (b.type === 'io') !== (space === 'io')) continue;
@@ -173,7 +181,9 @@ function findBar(bus: PCIBus, space: 'io' | 'memory', addr: number): { region: I
         },
       };
     }
-    // Only PCI buses forward PCI cycles (a PIIX3's isa.0 or an IDE bus does not).
+    // Only PCI buses forward PCI cycles (a PIIX3's isa.0 or an IDE bus does not), and a
+    // bridge only what falls in its windows (hw/pci/pci_bridge.c pci_bridge_region_init).
+    if (d instanceof PCIBridge && !bridgeForwards(d, space, addr)) continue;
     for (const cb of d.childBuses) {
       if (!(cb instanceof PCIBus)) continue;
       const hit = findBar(cb, space, addr);

@@ -8,6 +8,7 @@ export { PCIBus, TYPE_PCI_BUS, TYPE_PCIE_BUS, type IntxSink } from './pci-bus.js
 export { PCIBridge, type BridgeRange } from './bridge.js';
 export { PCIHostBridge } from './host.js';
 export * as caps from './caps.js';
+export * from './pcie-regs.js';
 export {
   queryPci, formatInfoPci, formatQtreePciLines, findBusNr, regionsOf, isBridgeDevice, PCI_CLASS_DESCRIPTIONS,
   type PciDeviceInfo, type PciBusInfo, type PciMemoryRegion,

@@ -65,15 +65,24 @@ export class PCIBus extends Bus {
 
   place(dev: PCIDevice): void {
     this.devfns[dev.devfn] = dev;
+    this.present = undefined;
   }
 
   unplace(dev: PCIDevice): void {
     if (this.devfns[dev.devfn] === dev) this.devfns[dev.devfn] = undefined;
+    this.present = undefined;
   }
+
+  /** The devices present, in devfn order (cached: address decoding walks it per access). */
+  devices(): readonly PCIDevice[] {
+    return (this.present ??= this.devfns.filter((d): d is PCIDevice => d !== undefined));
+  }
+
+  private present: PCIDevice[] | undefined;
 
   /** Devices in devfn order (query-pci, scans). */
   *inDevfnOrder(): Generator<PCIDevice> {
-    for (const d of this.devfns) if (d) yield d;
+    yield* this.devices();
   }
 
   /**

@@ -138,7 +138,10 @@ export class PCIDevice extends Device {
     const devfn = this.allocateDevfn(bus);
     this.devfn = devfn;
     this.values.set('addr', devfn); // qom-get addr reports the devfn actually used
-    this.config = new ConfigSpace(this.isExpress ? R.PCIE_CONFIG_SPACE_SIZE : R.PCI_CONFIG_SPACE_SIZE);
+    // QEMU sizes config space by the function (pci_config_size: 4 KiB for a PCIe function on
+    // any bus, hw/pci/pci.c pci_qdev_realize); what the guest reaches is the bus's (CF8/CFC on
+    // a conventional bus carries an 8-bit register number, hw/pci/pci_host.c).
+    this.config = new ConfigSpace(this.isExpress ? R.PCIE_CONFIG_SPACE_SIZE : R.PCI_CONFIG_SPACE_SIZE, this.identity.express ? R.PCIE_CONFIG_SPACE_SIZE : R.PCI_CONFIG_SPACE_SIZE);
     this.initHeader();
     this.checkMultifunction(bus);
     for (const b of this.identity.bars ?? []) this.registerBar(b);
@@ -385,7 +388,7 @@ export class PCIDevice extends Device {
     // One reusable buffer per function: a config write must not allocate (guests write often).
     let snapshot = this.config.data;
     if (this.models.length) {
-      snapshot = this.writeSnapshot ??= new Uint8Array(this.config.size);
+      snapshot = this.writeSnapshot ??= new Uint8Array(this.config.data.length);
       snapshot.set(this.config.data);
     }
     let handled = false;

@@ -16,6 +16,6 @@ export {
 } from './monitor.js';
 export { qomList, qomGet, qomSet, qomListTypes, deviceListProperties, infoQtree, type PropertyInfo } from './introspect.js';
 export {
-  definePlugin, PluginSet, type Plugin, type PluginCommand, type PluginHmpCommand, type MachineTypeDef, type MachineCreateContext, type MachineOptions,
+  definePlugin, configurePlugin, PluginSet, type Plugin, type PluginOptionDef, type PluginCommand, type PluginHmpCommand, type MachineTypeDef, type MachineCreateContext, type MachineOptions,
 } from './plugin.js';
 export { coreTypes } from './core-types.js';

@@ -174,6 +174,22 @@ export class Machine extends QObject {
     this.resetHooks.push(hook);
   }
 
+  private readonly powerdownHooks: Array<() => void> = [];
+
+  /** qemu_register_powerdown_notifier: how the board tells its guest (ACPI button, sPAPR EPOW). */
+  onPowerdown(hook: () => void): void {
+    this.powerdownHooks.push(hook);
+  }
+
+  /**
+   * system_powerdown (softmmu/runstate.c qemu_system_powerdown): POWERDOWN, then the board's
+   * notifiers, whatever the run state (QEMU 7.2 sends it in prelaunch too).
+   */
+  powerdown(): void {
+    this.events.emit('POWERDOWN');
+    for (const h of this.powerdownHooks) h();
+  }
+
   /** qemu_system_reset: devices reset, hooks run, RESET event (not for the cold reset). */
   systemReset(reason: { guest: boolean; reason: string }): void {
     this.systemResetDevices(reason);

@@ -39,9 +39,12 @@ export function deviceClassFor(machine: Machine, driver: string): TypeImpl {
 export function deviceAdd(machine: Machine, rawOpts: Record<string, unknown>, how: DeviceAddOptions = {}): Device {
   // qemu_opts_from_qdict keeps only scalars: objects, arrays and null are dropped, and a
   // non-string `id` is ignored (the device becomes anonymous) - observed on 7.2.
-  const opts: Record<string, PropValue> = {};
+  // Without a prototype, every user key (`__proto__`, `constructor`...) is an ordinary member
+  // and reaches the property lookup, which refuses it as QEMU does. A bigint is an int64 that
+  // does not fit a double: qemu_opts_from_qdict turns it into decimal text like any number.
+  const opts = Object.create(null) as Record<string, PropValue>;
   for (const [k, v] of Object.entries(rawOpts)) {
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') opts[k] = v;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') opts[k] = v;
   }
   if (typeof opts.id !== 'string' && !how.json) delete opts.id;
   const id = opts.id === undefined ? undefined : optsString(opts.id);
@@ -90,9 +93,12 @@ export function deviceAdd(machine: Machine, rawOpts: Record<string, unknown>, ho
 
 function parseJsonValue(typeName: string, def: { name: string; kind: unknown }, value: PropValue): unknown {
   // With JSON, `addr` may be an integer devfn (-1..255) rather than a "slot.fn" string.
-  if (def.kind === pciDevfnProp && typeof value === 'number') {
-    if (Number.isInteger(value) && value >= -1 && value <= 255) return value;
-    throw new QemuError(`Property '${typeName}.${def.name}' doesn't take value '${value}'`);
+  // The visitor's int32 first (hw/core/qdev-properties-system.c set_pci_devfn), then the range.
+  if (def.kind === pciDevfnProp && (typeof value === 'number' || typeof value === 'bigint')) {
+    if (typeof value === 'number' && !Number.isInteger(value)) throw new QemuError(`Invalid parameter type for '${def.name}', expected: integer`);
+    if (value < -(2 ** 31) || value >= 2 ** 31) throw new QemuError(`Parameter '${def.name}' expects int32_t`);
+    if (value < -1 || value > 255) throw new QemuError(`Parameter '${def.name}' expects a value between -1 and 255`);
+    return Number(value);
   }
   return parsePropValue(typeName, def as never, value);
 }
@@ -143,7 +149,9 @@ function findDevOnBus(machine: Machine, bus: Bus, elem: string): Device | undefi
 
 /** find_device_state: an id under /machine/peripheral, or an absolute QOM path. */
 export function findDevice(machine: Machine, id: string): Device {
-  const obj = id.startsWith('/') ? resolvePath(machine.qomRoot, id) : machine.peripheral.childObjects.get(id);
+  // find_device_state(): an id is a path below /machine/peripheral ("" is the container itself,
+  // "vn/virtio-backend" a child of device vn), anything starting with '/' an absolute path.
+  const obj = resolvePath(id.startsWith('/') ? machine.qomRoot : machine.peripheral, id.startsWith('/') ? id : `/${id}`);
   if (!obj) throw deviceNotFound(id);
   if (!(obj instanceof Device)) throw new QemuError(`${id} is not a hotpluggable device`);
   return obj;

@@ -2,6 +2,7 @@
  * The plugin API (ARCHITECTURE.md "Plugins"). Built-in catalogs and backends register
  * through exactly this, as a third party would.
  */
+import { QemuError } from './errors.js';
 import type { Machine } from './machine.js';
 import type { Clock } from './clock.js';
 import type { TypeDef, TypeExtension, TypeRegistry } from './types.js';
@@ -74,8 +75,29 @@ export interface PluginHmpCommand {
   run(args: string[], ctx: { machine: Machine }): string | Promise<string>;
 }
 
+/** An option a plugin accepts from `-plugin NAME,key=value` (see Plugin.options). */
+export interface PluginOptionDef {
+  /** What the option means, in one line (shown in the error for an undeclared option's neighbours). */
+  description?: string;
+  /** The value the plugin uses when the option is not given, as text (for documentation). */
+  default?: string;
+}
+
 export interface Plugin {
   name: string;
+  /**
+   * The options the plugin accepts, by name. `-plugin NAME,key=value,...` refuses any other
+   * option before `configure` runs; a plugin without `options` accepts none.
+   */
+  options?: Record<string, PluginOptionDef>;
+  /**
+   * Returns the plugin to load for the options given (only declared ones, values as the user
+   * wrote them: strings). Called only when at least one option is given; otherwise the plugin
+   * itself is loaded. Return a new plugin object rather than changing this one: the same module
+   * may serve several machines with different options in one process. Throw `QemuError` to
+   * refuse a value.
+   */
+  configure?(options: Readonly<Record<string, string>>): Plugin;
   types?: TypeDef[];
   machines?: MachineTypeDef[];
   qmpCommands?: PluginCommand[];
@@ -91,6 +113,32 @@ export interface Plugin {
 export function definePlugin<T extends Plugin>(plugin: T): T {
   if (!plugin || typeof plugin.name !== 'string' || plugin.name === '') throw new TypeError('a plugin needs a name');
   return plugin;
+}
+
+/**
+ * Applies `-plugin` options (`[key, value]` pairs in command-line order; the last of a repeated
+ * key wins) to a plugin: refuses an option the plugin does not declare, with a QemuError whose
+ * text lists the ones it does, then returns `plugin.configure(options)`. No options: `plugin`.
+ */
+export function configurePlugin(plugin: Plugin, args: ReadonlyArray<readonly [string, string]>): Plugin {
+  if (args.length === 0) return plugin;
+  const declared = plugin.configure ? Object.keys(plugin.options ?? {}) : [];
+  const options = Object.create(null) as Record<string, string>;
+  for (const [key, value] of args) {
+    if (!declared.includes(key)) {
+      throw new QemuError(
+        declared.length
+          ? `Plugin '${plugin.name}' has no option '${key}' (its options: ${declared.join(', ')})`
+          : `Plugin '${plugin.name}' takes no options ('${key}' given)`,
+      );
+    }
+    options[key] = value;
+  }
+  const configured = plugin.configure!(Object.freeze(options));
+  if (!configured || typeof configured.name !== 'string' || configured.name === '') {
+    throw new TypeError(`plugin '${plugin.name}': configure() must return a plugin`);
+  }
+  return configured;
 }
 
 /** Everything the loaded plugins contribute. */

@@ -33,6 +33,7 @@ export {
 } from './session.js';
 export {
   QmpServer,
+  DEFAULT_CLOSE_GRACE_MS,
   DEFAULT_UNIX_SOCKET_MODE,
   wallClock,
   type QmpServerOptions,

@@ -39,6 +39,13 @@ export interface QmpStreamOptions {
   oob?: boolean;
 }
 
+/**
+ * How long closing a server lets a client take its last output (SHUTDOWN, a last reply)
+ * before the connection is cut. QEMU's process just exits; a local client that reads gets
+ * its output within milliseconds.
+ */
+export const DEFAULT_CLOSE_GRACE_MS = 1000;
+
 /** Default mode of a unix socket we create: owner only. */
 export const DEFAULT_UNIX_SOCKET_MODE = 0o600;
 const USEC_PER_MSEC = 1000;
@@ -73,6 +80,8 @@ export class QmpServer extends EventEmitter {
   private readonly limits: Partial<JsonLimits> | undefined;
   private readonly maxOutputBacklog: number;
   private readonly live = new Set<QmpSession>();
+  /** Sessions closed gracefully whose transport is still flushing output to the client. */
+  private readonly flushing = new Set<QmpSession>();
   private readonly unix: UnixListener[] = [];
   private readonly tcp: net.Server[] = [];
   private nextId = 1;
@@ -181,7 +190,14 @@ export class QmpServer extends EventEmitter {
       remoteAddress: remote,
     });
     this.live.add(session);
-    session.once('close', () => this.live.delete(session));
+    session.once('close', () => {
+      this.live.delete(session);
+      if (!session.flushing) return;
+      this.flushing.add(session);
+      const gone = (): void => void this.flushing.delete(session);
+      output.once('close', gone);
+      output.once('finish', gone);
+    });
     this.emit('session', session);
     return session;
   }
@@ -205,11 +221,18 @@ export class QmpServer extends EventEmitter {
     return [...this.live];
   }
 
-  /** Stop listening, remove our socket files and disconnect every client. */
-  async close(): Promise<void> {
+  /**
+   * Stop listening, remove our socket files and disconnect every client. A session still
+   * flushing after a graceful close (QmpSession.close()) gets `graceMs` more to deliver its
+   * output, then is cut off: a client that stopped reading cannot hold the server open.
+   */
+  async close(opts: { graceMs?: number } = {}): Promise<void> {
     const servers = [...this.unix.map((u) => u.server), ...this.tcp];
     const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     for (const s of [...this.live]) s.destroy();
+    const flushing = [...this.flushing];
+    this.flushing.clear();
+    await Promise.all(flushing.map((s) => s.close(opts.graceMs ?? DEFAULT_CLOSE_GRACE_MS)));
     await Promise.all(closing);
     for (const u of this.unix) {
       const st = await fsp.lstat(u.path).catch(() => null);

@@ -131,20 +131,48 @@ export class QmpSession extends EventEmitter {
     if (this.negotiatedFlag) this.writeLine(line);
   }
 
-  /** Stop taking requests, flush what was written, then disconnect. */
-  close(): Promise<void> {
+  /**
+   * Stop taking requests, flush what was written, then disconnect. With `graceMs`, a client
+   * that has not taken its output by then (it stopped reading) is cut off and the rest is
+   * discarded, as when QEMU's process exits; without it, this waits for the client.
+   */
+  close(graceMs?: number): Promise<void> {
     return new Promise((resolve) => {
       const out = this.output;
       if (this.closedReason === null) this.shutdown('server', true);
       if (out.writableFinished || out.destroyed) return resolve();
-      out.once('finish', () => resolve());
-      out.once('close', () => resolve());
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      out.once('finish', done);
+      out.once('close', done);
+      if (graceMs !== undefined) {
+        timer = setTimeout(() => {
+          this.destroyOutput();
+          done();
+        }, graceMs);
+      }
     });
   }
 
-  /** Disconnect at once, discarding unsent output. */
+  /** Disconnect at once, discarding unsent output (also what a graceful close() still holds). */
   destroy(): void {
     this.shutdown('server');
+    this.destroyOutput();
+  }
+
+  /** Whether the transport still holds output for the client (closed or not). */
+  get flushing(): boolean {
+    const out = this.output;
+    return !out.destroyed && !out.writableFinished && out !== process.stdout && out !== process.stderr;
+  }
+
+  private destroyOutput(): void {
+    const out = this.output;
+    if (out === process.stdout || out === process.stderr || out.destroyed) return;
+    out.destroy();
   }
 
   private receive(chunk: Buffer | string): void {

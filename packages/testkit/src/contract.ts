@@ -35,9 +35,12 @@ export interface HotplugContractTarget extends Omit<HarnessOptions, 'policy'> {
    *   process of unplug` until it is gone;
    * - `{ expiresMs: N }`: marked pending for N ms of guest time, refused meanwhile, accepted
    *   (re-signalled) after: QEMU 7.2's PCIe native (5000) and ACPI (0: accepted at once);
-   * - `'unmarked'`: never marked, every repeat reaches the controller again (SHPC, sPAPR).
+   * - `'unmarked'`: never marked, every repeat reaches the controller again (SHPC);
+   * - `{ controllerRefuses: TEXT }`: never marked, but the controller itself refuses a repeat
+   *   with TEXT until the device is gone (sPAPR: `PCI device unplug already in progress for
+   *   device ID`, hw/ppc/spapr_pci.c).
    */
-  repeatedUnplug: 'refused' | 'unmarked' | { expiresMs: number };
+  repeatedUnplug: 'refused' | 'unmarked' | { expiresMs: number } | { controllerRefuses: string };
   /**
    * device_del when no OS runs (guest policy `none`): `'pending'` (the request waits for a
    * guest forever, like ACPI) or `'immediate'` (the controller removes a device the guest
@@ -107,7 +110,7 @@ export function hotplugContract(target: HotplugContractTarget): ContractCase[] {
     // re-signals the guest, which is the next case's business.
     if (refusesRepeatNow) {
       const again = h.tryDel(id);
-      checkMessage(again?.message ?? 'accepted', `Device ${id} is already in the process of unplug`, 'a second device_del while pending');
+      checkMessage(again?.message ?? 'accepted', repeatRefusal, 'a second device_del while pending');
     }
     h.waitFor(() => h.deleted(id).length > before, timeout, `DEVICE_DELETED for ${id} once the guest ejects it (cycle ${cycle})`);
     h.run(SETTLE_MS);
@@ -119,13 +122,16 @@ export function hotplugContract(target: HotplugContractTarget): ContractCase[] {
   };
 
   const rule = target.repeatedUnplug;
-  const refusesRepeatNow = rule === 'refused' || (typeof rule === 'object' && rule.expiresMs > 0);
+  const byController = typeof rule === 'object' && 'controllerRefuses' in rule ? rule.controllerRefuses : undefined;
+  const expiresMs = typeof rule === 'object' && 'expiresMs' in rule ? rule.expiresMs : undefined;
+  const refusesRepeatNow = rule === 'refused' || byController !== undefined || (expiresMs ?? 0) > 0;
+  /** qdev's refusal (qmp_device_del), or the controller's own. */
+  const repeatRefusal = byController ?? `Device ${id} is already in the process of unplug`;
   const checkPendingMark = (dev: Device) => {
-    if (rule === 'unmarked') check(!dev.pendingDeletion, 'the unplug request leaves the device unmarked (declared repeatedUnplug: unmarked)');
+    if (rule === 'unmarked' || byController !== undefined) check(!dev.pendingDeletion, 'the unplug request leaves the device unmarked (qdev pending_deleted_event not set)');
     else check(dev.pendingDeletion, 'the unplug request marks the device pending (Device.pendingDeletion)');
   };
-  const refusedRepeat = (h: HotplugHarness, what: string) =>
-    checkMessage(h.tryDel(id)?.message ?? 'accepted', `Device ${id} is already in the process of unplug`, what);
+  const refusedRepeat = (h: HotplugHarness, what: string) => checkMessage(h.tryDel(id)?.message ?? 'accepted', repeatRefusal, what);
   const acceptedRepeat = (h: HotplugHarness, what: string) => {
     const e = h.tryDel(id);
     check(e === undefined, `${what}: accepted (got "${e?.message}")`);
@@ -207,21 +213,22 @@ export function hotplugContract(target: HotplugContractTarget): ContractCase[] {
       },
     },
     {
-      name: `a repeated device_del is ${rule === 'refused' ? 'refused while pending' : rule === 'unmarked' ? 'passed to the controller again' : `refused for ${rule.expiresMs} ms, then accepted`}`,
+      name: `a repeated device_del is ${rule === 'refused' ? 'refused while pending' : rule === 'unmarked' ? 'passed to the controller again' : byController !== undefined ? 'refused by the controller while pending' : `refused for ${expiresMs} ms, then accepted`}`,
       skip: guestSkip,
       run() {
         const { h, dev } = ignoredUnplug();
         checkPendingMark(dev);
-        if (rule === 'refused') {
+        if (rule === 'refused' || byController !== undefined) {
           refusedRepeat(h, 'a repeated device_del');
           h.run(timeout);
           refusedRepeat(h, `a repeated device_del ${timeout} ms later`);
         } else if (rule === 'unmarked') {
           acceptedRepeat(h, 'a repeated device_del');
         } else {
-          if (rule.expiresMs > 0) refusedRepeat(h, 'a repeated device_del before the pending flag expires');
-          h.run(rule.expiresMs + 1);
-          acceptedRepeat(h, `a repeated device_del ${rule.expiresMs + 1} ms later`);
+          const ms = expiresMs ?? 0;
+          if (ms > 0) refusedRepeat(h, 'a repeated device_del before the pending flag expires');
+          h.run(ms + 1);
+          acceptedRepeat(h, `a repeated device_del ${ms + 1} ms later`);
         }
       },
     },

@@ -13,6 +13,9 @@ const WHERE: Record<string, Record<string, [number, number]>> = {
   'root-port': { rp1: [0, 0x10], nic1: [1, 0] },
   switch: { rp2: [0, 0x18], up1: [1, 0], dp1: [2, 0], nic2: [3, 0] },
   ioh3420: { ioh1: [0, 0x20], vn1: [1, 0] },
+  names: { rp1: [0, 0x10], nic1: [1, 0] },
+  endpoints: { rp1: [0, 0x10], vn1: [1, 0], rp2: [0, 0x18], up1: [2, 0], dp1: [3, 0], vn2: [4, 0] },
+  'no-aer': { rp1: [0, 0x10], rp2: [0, 0x18] },
 };
 const PORTS = new Set(['rp1', 'rp2', 'up1', 'dp1', 'ioh1']);
 

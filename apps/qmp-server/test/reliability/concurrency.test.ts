@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QmpServer } from '@plugboard/qmp';
 import { PlugboardServer, QEMU_VERSION } from '../../src/index.js';
 import { RawClient, eventKey, sleep, tempDir, watchLeaks, within, type Leak } from './helpers.js';
-import { isKnownLeak } from './known-bugs.js';
 
 const CLIENTS = 100;
 let server: PlugboardServer;
@@ -31,7 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  expect(leaks.filter((l) => !isKnownLeak(l.command, l.error))).toEqual([]);
+  expect(leaks).toEqual([]);
   server.machine.clock.stop();
   await server.close();
   removeDir();

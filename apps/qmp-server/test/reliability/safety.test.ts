@@ -141,7 +141,7 @@ describe('no input reaches code', () => {
       }
     }
     // The CLI loads `-plugin PATH` modules named on its command line (never from QMP).
-    expect(hits).toEqual(['apps/cli/src/plugins.ts:28']);
+    expect(hits.map((h) => h.replace(/:\d+$/, ''))).toEqual(['apps/cli/src/plugins.ts']);
   });
 
   it('__proto__, constructor and prototype in requests are plain names: no pollution, QEMU errors', async () => {

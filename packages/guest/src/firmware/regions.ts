@@ -6,6 +6,9 @@
  */
 import { regs as R, caps as C } from '@plugboard/pci-core';
 import { bdfBus, fmtBdf, PCI_CLASS_BRIDGE_PCI, PCI_CLASS_SERIAL_USB, type FwDevice } from './fw-pci.js';
+
+/** SeaBIOS panic(): the message goes to the debug console and the CPU halts (src/output.c). */
+export class FirmwarePanic extends Error {}
 import type { PlatformState } from './chipset.js';
 
 const PCI_DEVICE_MEM_MIN = 1 << 12; // 4k == page size
@@ -244,7 +247,7 @@ function rootRegionsIo(s: PlatformState, bus: FwBus): void {
   const sum = regionSum(r);
   if (sum < 0x4000) r.base = 0xc000;
   else if (sum < s.pciIoLowEnd - 0x1000) r.base = 0x1000;
-  else throw new Error('PCI: out of I/O address space');
+  else throw new FirmwarePanic('PCI: out of I/O address space');
   s.log(`PCI: IO: ${hex(r.base, 4)} - ${hex(r.base + sum - 1, 4)}`);
 }
 
@@ -324,7 +327,7 @@ export function mapDevices(s: PlatformState, busses: FwBus[], o: MapOptions): { 
     const pref: Region = { base: 0, list: [] };
     migrate64(root.r[RegionType.MEM], mem);
     migrate64(root.r[RegionType.PREFMEM], pref);
-    if (!rootRegionsMem(s, root, o.pcimemEnd)) throw new Error('PCI: out of 32bit address space');
+    if (!rootRegionsMem(s, root, o.pcimemEnd)) throw new FirmwarePanic('PCI: out of 32bit address space');
     mem.base = Math.max(o.reservedMemoryEnd, FOUR_GIB + o.ramOver4G);
     mem.base = alignUp(alignUp(mem.base, regionAlign(mem)), GiB); // 1G hugepage
     pref.base = alignUp(alignUp(mem.base + regionSum(mem), regionAlign(pref)), GiB);

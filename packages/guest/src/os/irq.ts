@@ -18,6 +18,11 @@ interface Action {
 
 /** An MSI/MSI-X message a driver programs into its device. */
 export interface MsiMessage {
+  /**
+   * False when no CPU had a free vector (x86 reservation mode: the IRQ exists but cannot be
+   * activated; request_irq on it fails with -ENOSPC and the driver must not program it).
+   */
+  readonly active: boolean;
   vector: number;
   /** Linux IRQ number (MSI IRQs are numbered after the 24 IOAPIC GSIs). */
   irq: number;
@@ -26,19 +31,32 @@ export interface MsiMessage {
   free(): void;
 }
 
-/** arch/x86: device vectors start after the exception and ISA ranges (FIRST_EXTERNAL_VECTOR + 1). */
+/**
+ * x86 vector space of one CPU (arch/x86/include/asm/irq_vectors.h, kernel/irq/matrix.c):
+ * 0x20 (cleanup) up to FIRST_SYSTEM_VECTOR 0xec are device vectors, less 0x20 itself and
+ * IA32_SYSCALL_VECTOR 0x80: 202 per CPU.
+ */
 const FIRST_DEVICE_VECTOR = 0x21;
-const ISA_IRQ_VECTOR_FIRST = 0x30;
-const ISA_IRQ_VECTOR_LAST = 0x3f;
-const NR_VECTORS = 0x100;
-const MSI_ADDRESS_BASE = 0xfee00000; // LAPIC of CPU 0, physical destination
+const FIRST_SYSTEM_VECTOR = 0xec;
+const IA32_SYSCALL_VECTOR = 0x80;
+/**
+ * Vectors CPU 0 has activated for legacy IRQs (the timer on 0x30 as the kernel logs it, the
+ * ACPI SCI and one more) before the PCIe port services ask for theirs. Calibrated against
+ * Linux 6.1 on QEMU 7.2 (q35, one vCPU, 240 root ports): 199 ports got their vector, the
+ * 200th failed with -ENOSPC.
+ */
+const BOOT_VECTORS_CPU0 = [0x30, 0x38, 0x39];
+const MSI_ADDRESS_BASE = 0xfee00000; // LAPIC, physical destination mode; APIC ID in bits 19:12
 const NR_IRQS_LEGACY_IOAPIC = 24;
 /** PIIX/ICH9 PIRQ route register: bit 7 set = this PIRQ is not routed. */
 const PIRQ_ROUTE_DISABLED = 0x80;
 
 export class IrqDispatcher {
   private readonly irqs = new Map<number, Action[]>();
-  private readonly vectors = new Map<number, Action>();
+  /** Per CPU (APIC ID): vector -> action. */
+  private readonly vectors: Array<Map<number, Action | null>>;
+  /** Linux IRQ numbers of MSIs in use (first fit from 24, as irq_alloc_descs). */
+  private readonly msiIrqs = new Set<number>();
   private readonly spapr = new Map<number, Action[]>();
   private pirqRoute: number[] | undefined;
   private detachView: (() => void) | undefined;
@@ -51,7 +69,11 @@ export class IrqDispatcher {
     private readonly view: GuestView,
     private readonly sched: Scheduler,
     private readonly warn: (line: string) => void,
-  ) {}
+    /** Online CPUs (`-smp`): each has its own vector space. */
+    cpus = 1,
+  ) {
+    this.vectors = Array.from({ length: Math.max(1, cpus) }, (_, i) => new Map(i === 0 ? BOOT_VECTORS_CPU0.map((v) => [v, null] as const) : []));
+  }
 
   attach(): void {
     this.detachView ??= this.view.onInterrupt((ev) => this.sched.defer(`irq:${ev.kind}:${ev.line}`, () => this.dispatch(ev)));
@@ -78,18 +100,40 @@ export class IrqDispatcher {
     return () => this.irqs.set(irq, (this.irqs.get(irq) ?? []).filter((a) => a !== action));
   }
 
-  /** An MSI vector with its handler; the caller writes `address`/`data` into the device. */
+  /**
+   * An MSI IRQ with its handler; the caller writes `address`/`data` into the device when
+   * `active`. The vector comes from the CPU with the most free ones (matrix_find_best_cpu),
+   * lowest free vector first.
+   */
   allocMsi(name: string, handler: IrqHandler): MsiMessage {
+    let irq = NR_IRQS_LEGACY_IOAPIC;
+    while (this.msiIrqs.has(irq)) irq++;
+    this.msiIrqs.add(irq);
+    let best = -1;
+    let bestFree = 0;
+    this.vectors.forEach((used, cpu) => {
+      const free = FIRST_SYSTEM_VECTOR - FIRST_DEVICE_VECTOR - 1 - used.size;
+      if (free > bestFree) [best, bestFree] = [cpu, free];
+    });
+    const releaseIrq = () => this.msiIrqs.delete(irq);
+    if (best < 0) return { active: false, vector: 0, irq, address: 0, data: 0, free: releaseIrq };
+    const used = this.vectors[best]!;
     let vector = FIRST_DEVICE_VECTOR;
-    while (vector < NR_VECTORS && (this.vectors.has(vector) || (vector >= ISA_IRQ_VECTOR_FIRST && vector <= ISA_IRQ_VECTOR_LAST))) vector++;
-    if (vector >= NR_VECTORS) throw new Error('no free interrupt vector');
-    this.vectors.set(vector, { name, handler });
+    while (used.has(vector) || vector === IA32_SYSCALL_VECTOR) vector++;
+    used.set(vector, { name, handler });
+    let freed = false;
     return {
+      active: true,
       vector,
-      irq: NR_IRQS_LEGACY_IOAPIC + vector - FIRST_DEVICE_VECTOR,
-      address: MSI_ADDRESS_BASE,
+      irq,
+      address: (MSI_ADDRESS_BASE | (best << 12)) >>> 0,
       data: vector,
-      free: () => this.vectors.delete(vector),
+      free: () => {
+        if (freed) return;
+        freed = true;
+        used.delete(vector);
+        releaseIrq();
+      },
     };
   }
 
@@ -110,7 +154,10 @@ export class IrqDispatcher {
   private dispatch(ev: InterruptEvent): void {
     switch (ev.kind) {
       case 'msi': {
-        const a = this.vectors.get(ev.line);
+        // The destination APIC ID sits in address bits 19:12 (the sink may hand a bigint).
+        const address = (ev.data as { address?: number | bigint } | undefined)?.address;
+        const cpu = address === undefined ? 0 : Number((BigInt(address) >> 12n) & 0xffn);
+        const a = this.vectors[cpu]?.get(ev.line);
         this.count(`msi:${ev.line}`);
         if (!a) {
           this.spurious++;

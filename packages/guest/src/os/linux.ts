@@ -25,6 +25,8 @@ export interface LinuxGuestOptions {
   hotplugDrivers?: HotplugDriver[];
   /** Endpoint drivers; default: e1000, e1000e, virtio-pci, nvme. */
   pciDrivers?: PciDriver[];
+  /** Online CPUs (`-smp`), default 1: each brings its own interrupt vectors. */
+  cpus?: number;
 }
 
 /**
@@ -73,7 +75,7 @@ export class LinuxGuest implements DriverHost {
     this.sched = new Scheduler(this.clock, this.policy.slow, 'guest', (task, err) =>
       this.klog.printk(`BUG: task ${task} crashed: ${err instanceof Error ? err.message : String(err)}`),
     );
-    this.irq = new IrqDispatcher(this.view, this.sched, (l) => this.klog.printk(l));
+    this.irq = new IrqDispatcher(this.view, this.sched, (l) => this.klog.printk(l), opts.cpus ?? 1);
     this.pci = new PciCore(this.view, this.klog, this.sched);
     this.domains = opts.domains ?? [0];
     this.hotplugDrivers = [...(opts.hotplugDrivers ?? registered)];

@@ -9,6 +9,7 @@ import type { KernelLog } from './klog.js';
 import type { Scheduler, TaskBody } from './sched.js';
 import { formatResource, GuestPciBus, PCI_EXP_LNKCAP_DLLLARC, PCI_EXP_SLTCAP_HPC, PciDev } from './pci-dev.js';
 import { legacyIde, readBases } from './pci-bars.js';
+import { pciAerInit } from '../drivers/aer/index.js';
 
 const PCI_CLASS_REVISION = 0x08;
 const PCI_CLASS_BRIDGE_HOST = 0x0600;
@@ -122,6 +123,8 @@ export class PciCore {
     dev.vendor = l & 0xffff;
     dev.device = l >>> 16;
     if (!this.setupDevice(dev)) return undefined;
+    // pci_device_add -> pci_init_capabilities: AER status cleared, error reporting on.
+    pciAerInit(dev);
     bus.devices.push(dev);
     return dev;
   }

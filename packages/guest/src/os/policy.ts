@@ -11,7 +11,13 @@ export type GuestPolicyName =
   /** The OS boots and enumerates, but no hotplug driver binds: hot-plug events go unanswered. */
   | 'no-hotplug-driver'
   /** Hotplug drivers bind and handle hot-add, but ignore every unplug request. */
-  | 'ignore-unplug';
+  | 'ignore-unplug'
+  /**
+   * The OS says no where a platform lets it: on pseries, offlining a CPU core or memory fails,
+   * so the kernel hands the connector back (DEVICE_UNPLUG_GUEST_ERROR). Removals an OS cannot
+   * refuse (PCI slots, PHBs, any x86 hotplug) go ahead as with `linux`.
+   */
+  | 'refuse-unplug';
 
 export interface GuestPolicy {
   name: GuestPolicyName;
@@ -21,10 +27,10 @@ export interface GuestPolicy {
 
 export const DEFAULT_POLICY: GuestPolicy = { name: 'linux', slow: 1 };
 
-const NAMES: readonly GuestPolicyName[] = ['linux', 'none', 'no-hotplug-driver', 'ignore-unplug'];
+const NAMES: readonly GuestPolicyName[] = ['linux', 'none', 'no-hotplug-driver', 'ignore-unplug', 'refuse-unplug'];
 
 /**
- * Parses `linux`, `none`, `no-hotplug-driver`, `ignore-unplug`, `slow=FACTOR`, or a
+ * Parses `linux`, `none`, `no-hotplug-driver`, `ignore-unplug`, `refuse-unplug`, `slow=FACTOR`, or a
  * comma-separated combination such as `ignore-unplug,slow=2`.
  */
 export function parseGuestPolicy(text: string): GuestPolicy {

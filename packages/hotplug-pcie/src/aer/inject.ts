@@ -24,9 +24,13 @@ import {
 export const EINVAL = 22;
 export const ENOSYS = 38;
 
-/** pci_is_express: a PCIe function (4 KiB config space, PCI Express capability). */
+/**
+ * pci_is_express: a PCIe function (4 KiB config space, PCI Express capability), on whatever
+ * bus it sits: QEMU 7.2 injects into a pcie-root-port or e1000e on pc's pci.0 too (observed),
+ * where the guest cannot reach the AER registers through CF8/CFC.
+ */
 export function isPcieFunction(dev: PCIDevice): boolean {
-  return dev.isExpress && dev.caps.has(regs.PCI_CAP_ID_EXP);
+  return !!dev.identity.express && dev.caps.has(regs.PCI_CAP_ID_EXP);
 }
 
 /** pci_requester_id for a function on a PCIe bus: its bus number and devfn. */

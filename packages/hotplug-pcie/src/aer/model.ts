@@ -45,12 +45,11 @@ const IOH3420_AER_VECTOR_WITH_TWO = 1;
  * enables and non-W1C error status): nothing they detect is ever reported by DEVCTL.
  */
 const TYPES_WITHOUT_DEVERR = ['e1000e', 'nvme'];
-/** e1000e has a version 1 PCI Express capability in QEMU: no Device Capabilities 2. */
-const TYPES_WITH_V1_CAP = ['e1000e'];
 const DEVCTL_ERROR_ENABLES = 0x000f;
 const DEVSTA_ERRORS = 0x000f;
 /** pcie_cap_init: every version 2 capability advertises Extended Fmt Field and End-End TLP Prefix. */
 const PCI_EXP_DEVCAP2_EFF = 0x00100000;
+const PCI_EXP_FLAGS_VERS = 0x000f;
 
 const models = new WeakMap<PCIDevice, PcieAer>();
 
@@ -104,7 +103,8 @@ export class PcieAer implements PciFunctionModel {
   /** pcie_aer_init / pcie_aer_root_init with the masks observed on 7.2 (the catalog's aerInit differs). */
   realize(dev: PCIDevice): void {
     const c = dev.config;
-    const express = dev.isExpress && dev.caps.has(regs.PCI_CAP_ID_EXP);
+    // pci_is_express, not the bus: a PCIe function on a conventional bus keeps its capabilities.
+    const express = !!dev.identity.express && dev.caps.has(regs.PCI_CAP_ID_EXP);
     // pci_init_wmask: `command_serr_enable` (default on) makes SERR# writable on every function
     // (observed on e1000, e1000e, virtio, nvme; pci-core has it on bridges only).
     c.setMask16(c.wmask, regs.PCI_COMMAND, c.get16Mask(regs.PCI_COMMAND) | regs.PCI_COMMAND_SERR);
@@ -143,7 +143,8 @@ export class PcieAer implements PciFunctionModel {
       const w1c = c.w1cmask[exp + caps.PCI_EXP_DEVSTA]! | (c.w1cmask[exp + caps.PCI_EXP_DEVSTA + 1]! << 8);
       c.setMask16(c.w1cmask, exp + caps.PCI_EXP_DEVSTA, w1c & ~DEVSTA_ERRORS);
     }
-    if (!TYPES_WITH_V1_CAP.some((n) => t.isA(n))) {
+    // A version 1 capability (e1000e) has no Device Capabilities 2.
+    if ((c.get16(exp + caps.PCI_EXP_FLAGS) & PCI_EXP_FLAGS_VERS) >= 2) {
       c.set32(exp + caps.PCI_EXP_DEVCAP2, (c.get32(exp + caps.PCI_EXP_DEVCAP2) | PCI_EXP_DEVCAP2_EFF | PCI_EXP_DEVCAP2_EETLPP) >>> 0);
     }
     // Observed on every PCIe port: "received system error" in Secondary Status stays set

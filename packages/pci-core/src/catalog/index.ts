@@ -9,7 +9,7 @@ import { PCIDevice, pciDeviceProperties, type PciClassHooks, type PciIdentity } 
 import * as R from '../regs.js';
 import * as C from '../caps.js';
 import { qemuProperties } from './props.js';
-import { defaultMac } from './nic.js';
+import { defaultMac, macSerialNumber } from './nic.js';
 import { INERT_PROPERTIES } from './inert-properties.js';
 import { virtioTypes } from './virtio.js';
 
@@ -64,7 +64,9 @@ function portPcieCap(dev: PCIDevice, offset: number, type: number, lnkcap: numbe
     lnkcap,
     lnksta: type === C.PCI_EXP_TYPE_DOWNSTREAM ? 0 : 0x0011,
     devcap: C.PCI_EXP_DEVCAP_RBER | (type === C.PCI_EXP_TYPE_UPSTREAM || type === C.PCI_EXP_TYPE_DOWNSTREAM ? C.PCI_EXP_DEVCAP_FLR : 0),
-    devcap2: 0x00300020,
+    // Extended Fmt Field, End-End TLP Prefix; ARI Forwarding only where pcie_cap_arifwd_init
+    // runs (root and downstream ports; observed 0x300000 on x3130-upstream).
+    devcap2: type === C.PCI_EXP_TYPE_UPSTREAM ? 0x00300000 : 0x00300020,
   });
 }
 
@@ -94,10 +96,14 @@ const bridgeTypes: TypeDef[] = [
       {
         capabilities: (dev) => {
           dev.addCapability(R.PCI_CAP_ID_SHPC, 0x40, 8);
-          C.pcieCapInit(dev, 0x48, C.PCI_EXP_TYPE_PCI_BRIDGE);
+          // hw/pci-bridge/pcie_pci_bridge.c: ARI Forwarding Supported (pcie_cap_arifwd_init).
+          C.pcieCapInit(dev, 0x48, C.PCI_EXP_TYPE_PCI_BRIDGE, { devcap2: 0x00000020 });
+          // pci_bridge_initfn: 66 MHz capable and fast back-to-back capable (observed Status 0x00b0).
+          dev.config.set16(R.PCI_STATUS, dev.config.get16(R.PCI_STATUS) | R.PCI_STATUS_66MHZ | R.PCI_STATUS_FAST_BACK);
           C.pmInit(dev, 0x84);
           if (dev.prop<string>('msi') !== 'off') C.msiInit(dev, 0x8c, 1, true, true);
-          if (dev.isExpress) C.aerInit(dev, 0x100, { rootPort: false });
+          // pcie_pci_bridge_realize adds AER on any bus (on pc's pci.0 the guest cannot reach it).
+          C.aerInit(dev, 0x100, { rootPort: false });
         },
       },
     ),
@@ -172,9 +178,12 @@ const bridgeTypes: TypeDef[] = [
   },
 ];
 
-/** e1000e sits on pcie.0 as a root-complex integrated endpoint, elsewhere as an endpoint. */
+/**
+ * pcie_endpoint_cap_common_init: an integrated endpoint on a PCIe root bus (q35's pcie.0),
+ * an endpoint anywhere else, pc's conventional pci.0 included (observed FLAGS 0x0001).
+ */
 function expressEndpointType(dev: PCIDevice): number {
-  return dev.pciBus.isRoot ? C.PCI_EXP_TYPE_RC_END : C.PCI_EXP_TYPE_ENDPOINT;
+  return dev.pciBus.isRoot && dev.pciBus.isExpress ? C.PCI_EXP_TYPE_RC_END : C.PCI_EXP_TYPE_ENDPOINT;
 }
 
 const endpointTypes: TypeDef[] = [
@@ -202,12 +211,12 @@ const endpointTypes: TypeDef[] = [
           defaultMac(dev);
           C.pmInit(dev, 0xc8);
           C.msiInit(dev, 0xd0, 1, true, false);
-          C.pcieCapInit(dev, 0xe0, expressEndpointType(dev));
+          // A version 1 capability (e1000e_pci_realize: pcie_endpoint_cap_v1_init; observed FLAGS 0x0001).
+          C.pcieCapInit(dev, 0xe0, expressEndpointType(dev), { version: 1 });
           C.msixInit(dev, 0xa0, 5, 3, 0, 3, 0x2000);
-          if (dev.isExpress) {
-            C.aerInit(dev, 0x100, { rootPort: false });
-            C.dsnInit(dev, 0x140, 0n);
-          }
+          // e1000e_pci_realize adds AER and the serial number on any bus (hw/net/e1000e.c).
+          C.aerInit(dev, 0x100, { rootPort: false });
+          C.dsnInit(dev, 0x140, macSerialNumber(dev));
         },
       },
     ),

@@ -24,8 +24,11 @@ import { aerCapOf } from './state.js';
 export interface AerIrq {
   /** Linux IRQ number printed by "enabled with IRQ N". */
   irq: number;
-  /** request_irq(IRQF_SHARED); the handler returns IRQ_HANDLED as true. Returns free_irq. */
-  request(name: string, handler: () => boolean): () => void;
+  /**
+   * request_irq(IRQF_SHARED); the handler returns IRQ_HANDLED as true. Returns free_irq, or
+   * undefined when the IRQ cannot be activated (-ENOSPC: no free vector).
+   */
+  request(name: string, handler: () => boolean): (() => void) | undefined;
 }
 
 /** AER_ERROR_SOURCES_MAX: the kfifo of error sources between aer_irq and aer_isr. */
@@ -213,7 +216,15 @@ export function aerServiceProbe(guest: LinuxGuest, port: PciDev, aer: number, ir
   if (!port.isPcie || port.pcieType !== C.PCI_EXP_TYPE_ROOT_PORT || !aer) return undefined;
   const existing = port.driverData.get(KEY) as AerService | undefined;
   if (existing) return existing;
-  const s = new AerService(guest, port, aer, irq);
+  // aer_probe: request_irq first; without it the service's probe fails (drivers/pci/pcie/aer.c).
+  let pending: (() => boolean) | undefined;
+  const free = irq.request('aerdrv', () => pending?.() ?? false);
+  if (!free) {
+    aerInfo(guest, port, `request AER IRQ ${irq.irq} failed`);
+    guest.printk(`aer: probe of ${port.name}:pcie002 failed with error -28`);
+    return undefined;
+  }
+  const s = new AerService(guest, port, aer, { irq: irq.irq, request: (_name, handler) => ((pending = handler), free) });
   port.driverData.set(KEY, s);
   return s;
 }

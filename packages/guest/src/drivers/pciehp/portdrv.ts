@@ -1,28 +1,26 @@
 /**
  * The PCIe port driver ("pcieport", drivers/pci/pcie/portdrv_core.c) as far as the hotplug
  * service needs it: enable the port, work out its services, set up one interrupt shared by
- * them (MSI-X, else MSI, else INTx, drivers/pci/msi/msi.c), and the PME and AER services'
- * probes (drivers/pci/pcie/pme.c, aer.c), whose lines and register writes precede pciehp's.
+ * them (MSI-X, else MSI, else INTx, drivers/pci/msi/msi.c), the PME service's probe
+ * (drivers/pci/pcie/pme.c) and the AER service's (drivers/aer, aer.c), whose lines and
+ * register writes precede pciehp's.
  * Everything goes through config space and, for the MSI-X table, MMIO of the port's BAR.
  */
 import { caps as C, regs as R } from '@plugboard/pci-core';
 import { pciEnableDevice, pciSetMaster } from '../../os/drivers.js';
+import { aerServiceProbe } from '../aer/index.js';
 import type { MsiMessage } from '../../os/irq.js';
 import type { LinuxGuest } from '../../os/linux.js';
 import type { PciDev } from '../../os/pci-dev.js';
 import {
-  PCI_ERR_COR_STATUS, PCI_ERR_ROOT_AER_IRQ_SHIFT, PCI_ERR_ROOT_CMD_ALL, PCI_ERR_ROOT_COMMAND, PCI_ERR_ROOT_STATUS,
-  PCI_ERR_UNCOR_STATUS, PCI_EXP_AER_FLAGS, PCI_EXP_FLAGS_IRQ, PCI_EXP_FLAGS_IRQ_SHIFT, PCI_EXP_LNKCAP_LBNC,
-  PCI_EXP_RTCTL_PMEIE, PCI_EXP_RTCTL_SECEE, PCI_EXP_RTCTL_SEFEE, PCI_EXP_RTCTL_SENFEE, PCI_EXP_RTSTA_PME,
-  PCI_MSIX_ENTRY_CTRL_MASKBIT, PCI_MSIX_ENTRY_DATA, PCI_MSIX_ENTRY_LOWER_ADDR,
+  PCI_ERR_ROOT_AER_IRQ_SHIFT, PCI_ERR_ROOT_STATUS, PCI_EXP_FLAGS_IRQ, PCI_EXP_FLAGS_IRQ_SHIFT, PCI_EXP_LNKCAP_LBNC,
+  PCI_EXP_RTCTL_PMEIE, PCI_EXP_RTSTA_PME, PCI_MSIX_ENTRY_CTRL_MASKBIT, PCI_MSIX_ENTRY_DATA, PCI_MSIX_ENTRY_LOWER_ADDR,
   PCI_MSIX_ENTRY_UPPER_ADDR, PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_MSIX_TABLE_BIR, PCI_MSIX_TABLE_OFFSET,
 } from './regs.js';
 
 const DRIVER = 'pcieport';
 /** portdrv asks for up to 32 vectors: every Interrupt Message Number must fit. */
 const PCIE_PORT_MAX_MSI_ENTRIES = 32;
-/** Root Error Status bits that mean an error message arrived (aer.c AER_ERR_STATUS_MASK). */
-const AER_ERR_STATUS_MASK = 0xf;
 
 /** One interrupt shared by the port's services (request_irq with IRQF_SHARED). */
 export interface PortIrq {
@@ -31,7 +29,11 @@ export interface PortIrq {
   irq: number;
   /** pci_dev_msi_enabled: MSI or MSI-X is on. */
   readonly msiEnabled: boolean;
-  request(name: string, handler: () => boolean): () => void;
+  /**
+   * request_irq(IRQF_SHARED): returns free_irq, or undefined when the IRQ cannot be
+   * activated (-ENOSPC: no CPU has a free vector).
+   */
+  request(name: string, handler: () => boolean): (() => void) | undefined;
   /** Forget the vector(s) and handlers without touching the port (the guest rebooted). */
   release(): void;
 }
@@ -73,7 +75,8 @@ export function pciePortProbe(guest: LinuxGuest, port: PciDev, nativeHotplug: bo
   data.irq = initServiceIrqs(guest, port, aerCap, hp || pme || bw);
   if (!data.irq) data.services = { hp, aer: false, pme: false }; // pciehp can still poll
   if (pme && data.irq) pmeProbe(guest, port, data.irq);
-  if (aerCap && type === C.PCI_EXP_TYPE_ROOT_PORT && data.irq) aerProbe(guest, port, aerCap, data.irq);
+  // The AER service binds root ports only (aer.c aer_probe, PCIE_PORT_SERVICE_AER).
+  if (aerCap && type === C.PCI_EXP_TYPE_ROOT_PORT && data.irq) aerServiceProbe(guest, port, aerCap, data.irq);
   return data;
 }
 
@@ -171,6 +174,8 @@ function msixInit(guest: LinuxGuest, port: PciDev, cap: number, nvec: number): V
   for (let i = 0; i < nvec; i++) {
     const m = guest.irq.allocMsi(`${DRIVER}:${port.name}:${i}`, shared.run);
     vectors.push(m);
+    // Reservation mode (MSI-X is maskable): an IRQ without a vector is never programmed.
+    if (!m.active) continue;
     // __pci_write_msi_msg: an unmasked entry is masked while its message changes.
     const unmasked = !(ctrl[i]! & PCI_MSIX_ENTRY_CTRL_MASKBIT);
     if (unmasked) view.mmioWrite(entry(i) + PCI_MSIX_ENTRY_VECTOR_CTRL, ctrl[i]! | PCI_MSIX_ENTRY_CTRL_MASKBIT, 4);
@@ -234,6 +239,11 @@ function msiInit(guest: LinuxGuest, port: PciDev, cap: number, nvec: number, min
   }
   const shared = sharedActions();
   const m = guest.irq.allocMsi(`${DRIVER}:${port.name}:0`, shared.run);
+  if (!m.active) {
+    // Activated at allocation: no vector, no MSI (the caller falls back to INTx).
+    m.free();
+    return undefined;
+  }
   // __pci_write_msi_msg: Multiple Message Enable, address, data.
   clearAndSet16(port, flagsOff, R.PCI_MSI_FLAGS_QSIZE, 0);
   port.write32(cap + R.PCI_MSI_ADDRESS_LO, m.address);
@@ -269,6 +279,7 @@ function vectorIrq(
       return enabled();
     },
     request(name, handler) {
+      if (!m.active) return undefined;
       const action = { name, handler };
       shared.actions.push(action);
       if (shared.actions.length === 1) setMasked(false);
@@ -307,25 +318,12 @@ function pmeProbe(guest: LinuxGuest, port: PciDev, irq: PortIrq): void {
   port.pcieClearAndSet16(C.PCI_EXP_RTCTL, PCI_EXP_RTCTL_PMEIE, 0);
   port.write32(port.pcieCap + C.PCI_EXP_RTSTA, port.pcieRead32(C.PCI_EXP_RTSTA) | PCI_EXP_RTSTA_PME);
   // pcie_pme_irq: not ours unless Root Status reports a PME (QEMU never raises one).
-  irq.request('PCIe PME', () => (port.pcieRead32(C.PCI_EXP_RTSTA) & PCI_EXP_RTSTA_PME) !== 0);
+  const free = irq.request('PCIe PME', () => (port.pcieRead32(C.PCI_EXP_RTSTA) & PCI_EXP_RTSTA_PME) !== 0);
+  if (!free) {
+    // The service device's probe fails; the driver core reports it (drivers/base/dd.c).
+    guest.printk(`pcie_pme: probe of ${port.name}:pcie001 failed with error -28`);
+    return;
+  }
   guest.log(DRIVER, port, `PME: Signaling with IRQ ${irq.irq}`);
   port.pcieClearAndSet16(C.PCI_EXP_RTCTL, 0, PCI_EXP_RTCTL_PMEIE);
-}
-
-/** aer_probe + aer_enable_rootport. Error decoding (aer_isr) is not modelled: status is acknowledged. */
-function aerProbe(guest: LinuxGuest, port: PciDev, aer: number, irq: PortIrq): void {
-  irq.request('aerdrv', () => {
-    const status = port.read32(aer + PCI_ERR_ROOT_STATUS);
-    if (!(status & AER_ERR_STATUS_MASK)) return false;
-    port.write32(aer + PCI_ERR_ROOT_STATUS, status);
-    return true;
-  });
-  port.pcieWrite16(C.PCI_EXP_DEVSTA, port.pcieRead16(C.PCI_EXP_DEVSTA));
-  port.pcieClearAndSet16(C.PCI_EXP_RTCTL, PCI_EXP_RTCTL_SECEE | PCI_EXP_RTCTL_SENFEE | PCI_EXP_RTCTL_SEFEE, 0);
-  for (const reg of [PCI_ERR_ROOT_STATUS, PCI_ERR_COR_STATUS, PCI_ERR_UNCOR_STATUS]) port.write32(aer + reg, port.read32(aer + reg));
-  // set_downstream_devices_error_reporting: the port and every port below it.
-  const ports = [port, ...(port.subordinate ? [...port.subordinate.walk()] : [])].filter((d) => d.isPcie && isPort(d.pcieType));
-  for (const d of ports) d.pcieClearAndSet16(C.PCI_EXP_DEVCTL, 0, PCI_EXP_AER_FLAGS);
-  port.write32(aer + PCI_ERR_ROOT_COMMAND, port.read32(aer + PCI_ERR_ROOT_COMMAND) | PCI_ERR_ROOT_CMD_ALL);
-  guest.log(DRIVER, port, `AER: enabled with IRQ ${irq.irq}`);
 }

@@ -92,19 +92,21 @@ export function* probePort(guest: LinuxGuest, st: GuestState, copts: ControllerO
   c.name = uniqueName(st.names, String(psn(c.slotCap)));
   // pcie_init_notification: the interrupt (or the poll thread), then events on.
   if (copts.pollMode) c.thread = guest.sched.spawn(`pciehp_poll-${c.name}`, pollThread(c));
-  else if (data.irq) {
-    c.irq = data.irq;
-    c.freeIrq = data.irq.request(PCIEHP, () => {
+  else {
+    const free = data.irq?.request(PCIEHP, () => {
       const r = c.isr();
       if (r === 'wake') c.wakeThread();
       return r !== 'none';
     });
+    if (!data.irq || !free) {
+      c.info(`Cannot get irq ${data.irq?.irq ?? port.irq} for the hotplug controller`);
+      c.info('Notification initialization failed (-1)');
+      st.names.delete(c.name);
+      return;
+    }
+    c.irq = data.irq;
+    c.freeIrq = free;
     c.thread = guest.sched.spawn(`irq/${data.irq.irq}-pciehp`, irqThread(c));
-  } else {
-    c.info(`Cannot get irq ${port.irq} for the hotplug controller`);
-    c.info('Notification initialization failed (-1)');
-    st.names.delete(c.name);
-    return;
   }
   yield* c.enableNotification();
   c.notificationEnabled = true;

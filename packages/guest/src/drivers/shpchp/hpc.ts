@@ -356,6 +356,12 @@ function enableMsi(guest: LinuxGuest, dev: PciDev, handler: () => boolean): bool
   const maskable = (flags & R.PCI_MSI_FLAGS_MASKBIT) !== 0;
   if (maskable) dev.write32(maskReg, 1);
   const msg = guest.irq.allocMsi(`${SHPCHP}:${dev.name}`, () => handler());
+  if (!msg.active) {
+    // No free vector: pci_enable_msi fails and shpchp falls back to INTx.
+    msg.free();
+    if (maskable) dev.write32(maskReg, 0);
+    return false;
+  }
   dev.write32(cap + R.PCI_MSI_ADDRESS_LO, msg.address);
   if (is64) dev.write32(cap + R.PCI_MSI_ADDRESS_HI, 0);
   dev.write16(cap + (is64 ? R.PCI_MSI_DATA_64 : R.PCI_MSI_DATA_32), msg.data);

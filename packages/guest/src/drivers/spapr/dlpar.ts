@@ -55,6 +55,11 @@ export class Dlpar {
     this.warn('pseries-hotplug-cpu', text);
   }
 
+  /** Guest policy `refuse-unplug`: offlining fails (CPU busy, memory pages that cannot migrate). */
+  private refusing(): boolean {
+    return this.p.guest?.policy.name === 'refuse-unplug';
+  }
+
   /** drmem_init: LMBs from ibm,dynamic-memory-v2 (runs of equal flags). */
   loadDrmem(): void {
     this.lmbs.length = 0;
@@ -210,7 +215,7 @@ export class Dlpar {
         this.cpu(`Failed to offline CPU ${name}, rc: ${EBUSY}`);
         return EINVAL;
       }
-      if (this.p.opts.refuse?.cpu) {
+      if (this.p.opts.refuse?.cpu || this.refusing()) {
         this.cpu(`Failed to offline CPU ${name}, rc: ${EBUSY}`);
         return EINVAL;
       }
@@ -261,7 +266,7 @@ export class Dlpar {
   /** dlpar_remove_lmb: offline and remove the block (no RTAS); a refusing guest fails the last one. */
   private removeLmb(lmb: Lmb, last: boolean): number {
     if (!(lmb.flags & DRCONF_MEM_ASSIGNED)) return EINVAL;
-    if (this.p.opts.refuse?.memory && last) return EBUSY;
+    if ((this.p.opts.refuse?.memory || this.refusing()) && last) return EBUSY;
     lmb.flags &= ~DRCONF_MEM_ASSIGNED;
     return 0;
   }
