@@ -17,6 +17,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { QEMU, startQmp } from './lib.mjs';
 
 const BIN = fileURLToPath(new URL('../apps/qmp-server/dist/plugboard-qmp.js', import.meta.url));
 const N = Number(process.env.BENCH_FLEET_N ?? 1000);
@@ -152,7 +153,7 @@ async function measure(kind) {
   return { kind, start: fleet.ms, rss1, rssN, rssAfter, cycleAll, times, how, exitMs, code };
 }
 
-console.log(`plugboard-qmp fleet: ${N} machines, ${CONCURRENCY} clients at a time, node ${process.version}`);
+console.log(`== plugboard-qmp fleet: ${N} machines, ${CONCURRENCY} clients at a time, node ${process.version}`);
 for (const kind of KINDS) {
   const r = await measure(kind);
   console.log(`\n${kind} (${MACHINES[kind].args.join(' ')})`);
@@ -161,4 +162,13 @@ for (const kind of KINDS) {
   console.log(`  one cycle on each (connect, negotiate, device_add, device_del, DEVICE_DELETED): all ${r.cycleAll.toFixed(0)} ms,`);
   console.log(`    per cycle median ${median(r.times).toFixed(1)} ms, p99 ${pct(r.times, 0.99).toFixed(1)} ms; removed by guest ${r.how.guest}, by reset ${r.how.reset}, never ${r.how.never}, errors ${r.how.error}`);
   console.log(`  RSS after the cycles ${mib(r.rssAfter)} MiB; SIGTERM -> exit ${r.exitMs.toFixed(0)} ms (code ${r.code})`);
+  if (QEMU) {
+    // The peer: QEMU runs one process per machine. One is launched with the same options; the
+    // fleet's total is extrapolated from it, not launched.
+    const q = await startQmp(QEMU, ['-accel', 'tcg', '-display', 'none', ...MACHINES[kind].args]);
+    await new Promise((res) => setTimeout(res, 1000));
+    const rss = rssKiB(q.child.pid);
+    q.kill();
+    console.log(`  qemu 7.2, one process per machine (same options): ready in ${q.readyMs.toFixed(0)} ms, RSS ${mib(rss)} MiB -> ${N} machines ~ ${((rss * N) / 1024 / 1024).toFixed(1)} GiB (extrapolated from one, not launched)`);
+  }
 }

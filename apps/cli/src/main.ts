@@ -37,8 +37,10 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
     extra = await loadPlugins(plan.plugins);
   } catch (e) {
     if (e instanceof CliError) {
+      // `-plugin PATH,help` ends here too: the option list on stdout, exit code 0.
+      if (e.stdout) io.stdout(e.stdout);
       io.stderr(e.format());
-      return 1;
+      return e.exitCode;
     }
     throw e;
   }
@@ -63,6 +65,8 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
     }
     throw e;
   }
+  // error_report from the device models (sPAPR: a guest refusing an unplug) on stderr.
+  server.machine.onErrorReport((text) => io.stderr(formatDiagnostic({ message: text })));
   // -machine dumpdtb=FILE: write the flattened device tree and exit, as QEMU's pseries does.
   const dtbFile = plan.machine.props?.dumpdtb;
   if (dtbFile !== undefined) {

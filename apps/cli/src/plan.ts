@@ -47,6 +47,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
   const mons: CliMonitorSpec[] = [];
   let informational: Informational | undefined;
   let startPaused = false;
+  let noShutdown = false;
   let nodefaults = false;
   let qmpIndex = 0;
   const plugins: CliPlan['plugins'] = [];
@@ -93,6 +94,9 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       }
       case 'S':
         startPaused = true;
+        break;
+      case 'no-shutdown':
+        noShutdown = true;
         break;
       case 'nodefaults':
         nodefaults = true;
@@ -174,6 +178,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       ...(ramSize !== undefined ? { ramSize } : {}),
       ...hotplugSpace,
       ...(arch !== undefined ? { arch } : {}),
+      ...(noShutdown ? { noShutdown } : {}),
       devices,
       deviceLocations,
     },

@@ -3,6 +3,8 @@
  * export) is a Plugboard plugin made with `definePlugin`, and hands it the key=value options
  * (qdev's configurePlugin: undeclared options are refused). A path is resolved from the
  * current directory; anything else is a package name resolved from there too.
+ * `-plugin PATH,help` (or `,?`) lists the options the plugin declares, as `-device TYPE,help`
+ * lists properties, and exits 0.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { configurePlugin, QemuError, type Plugin } from '@plugboard/qdev';
 import { CliError } from './options/errors.js';
+import { formatPropertyList } from './options/help.js';
 
 function isPlugin(x: unknown): x is Plugin {
   return typeof x === 'object' && x !== null && typeof (x as Plugin).name === 'string';
@@ -32,6 +35,8 @@ export async function loadPlugins(specs: Array<{ spec: string; args?: Array<[str
     }
     const p = isPlugin(mod.default) ? mod.default : isPlugin(mod.plugin) ? mod.plugin : undefined;
     if (!p) throw new CliError({ location, message: `'${spec}' does not export a plugin (default export of definePlugin(...))` });
+    // `help` anywhere among the arguments wins over the other options, as for -device.
+    if (args.some(([k]) => k === 'help' || k === '?')) throw new CliError(undefined, { exitCode: 0, stdout: pluginHelp(p) });
     try {
       out.push(configurePlugin(p, args));
     } catch (e) {
@@ -40,6 +45,24 @@ export async function loadPlugins(specs: Array<{ spec: string; args?: Array<[str
     }
   }
   return out;
+}
+
+/**
+ * `-plugin PATH,help`: `NAME options:` then `  name=<str>` padded to 24 columns, ` - description`,
+ * ` (default: "text")`, sorted (options are strings, given as written); "There are no options
+ * for NAME." for a plugin that declares none (or cannot be configured).
+ */
+export function pluginHelp(p: Plugin): string {
+  const options = p.configure ? Object.entries(p.options ?? {}) : [];
+  return formatPropertyList(
+    p.name,
+    options.map(([name, d]) => ({
+      name,
+      type: 'str',
+      ...(d.description !== undefined ? { description: d.description } : {}),
+      ...(d.default !== undefined ? { defaultValue: d.default } : {}),
+    })),
+  );
 }
 
 /**

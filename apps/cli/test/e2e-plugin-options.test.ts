@@ -137,3 +137,34 @@ describe('plugboard -plugin PATH,key=value', () => {
     });
   });
 });
+
+describe('plugboard -plugin PATH,help', () => {
+  const GED_HELP =
+    'plugboard-plugin-ged-hotplug options:\n' +
+    '  mmio-base=<str>        - guest physical address of the register window (the device default and where the guest looks) (default: "0xfed30000")\n';
+
+  it('lists the options the plugin declares, as -device TYPE,help lists properties, and exits 0', () => {
+    expect(fail('-plugin', `${PLUGIN},help`, '-M', 'q35')).toEqual({ code: 0, stdout: GED_HELP, stderr: '' });
+  });
+
+  it('the package directory, `?`, and help among other options (help wins, nothing is parsed)', () => {
+    const dir = fileURLToPath(new URL('../../../examples/ged-hotplug', import.meta.url));
+    expect(fail('-plugin', `${dir},?`)).toEqual({ code: 0, stdout: GED_HELP, stderr: '' });
+    expect(fail('-plugin', `${PLUGIN},mmio-base=0x1fed38000,help`)).toEqual({ code: 0, stdout: GED_HELP, stderr: '' });
+  });
+
+  it('a plugin without options says so', () => {
+    const dir = scratch();
+    const file = join(dir, 'plain.mjs');
+    writeFileSync(file, "export default { name: 'plain-plugin' };\n");
+    expect(fail('-plugin', `${file},help`)).toEqual({ code: 0, stdout: 'There are no options for plain-plugin.\n', stderr: '' });
+  });
+
+  it('a plugin that cannot be found is still an error', () => {
+    expect(fail('-plugin', './no-such-plugin.js,help')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "plugboard: -plugin ./no-such-plugin.js,help: Could not find plugin './no-such-plugin.js'\n",
+    });
+  });
+});

@@ -417,11 +417,14 @@ describe('pseries CPU core and memory hotplug over QMP (in-kernel DLPAR)', () =>
     expect(s.rtasSince(m).calls).toEqual([CHECK_EXCEPTION_HP, ['get-sensor-state', DR_ENTITY_SENSE, CORE], ['set-indicator', ISOLATION_STATE, CORE, 1]]);
     expect(s.newEvents()).toEqual([{ event: 'DEVICE_UNPLUG_GUEST_ERROR', data: { device: 'core1', path: '/machine/peripheral/core1' } }]);
     expect(s.pb.stdout()).toContain('pseries-hotplug-cpu: Failed to offline CPU');
+    // spapr_drc.c error_report, on stderr with the CLI's program-name prefix (QEMU: qemu-system-ppc64:).
+    expect(s.pb.stderr().split('\n').filter((l) => l.includes('hotunplug'))).toEqual(['plugboard: Device hotunplug rejected by the guest for device core1']);
     // The request is over (spapr_drc.c clears unplug_requested): a new device_del asks again.
     expect(await s.raw('device_del', { id: 'core1' })).toBe('{"return": {}}');
     await s.waitFor('DEVICE_UNPLUG_GUEST_ERROR');
     expect(s.newEvents()).toEqual([{ event: 'DEVICE_UNPLUG_GUEST_ERROR', data: { device: 'core1', path: '/machine/peripheral/core1' } }]);
     expect(await s.cmd('qom-get', { path: '/machine/peripheral/core1', property: 'realized' })).toEqual({ return: true });
+    expect(s.pb.stderr().split('\n').filter((l) => l.includes('hotunplug'))).toEqual(Array(2).fill('plugboard: Device hotunplug rejected by the guest for device core1'));
 
     // Memory, two LMBs: the first goes offline, the second cannot; the kernel re-adds the first
     // after the unisolate hint: spapr_memory_unplug_rollback's MEM_UNPLUG_ERROR and
@@ -438,6 +441,9 @@ describe('pseries CPU core and memory hotplug over QMP (in-kernel DLPAR)', () =>
     ]);
     expect(s.rtasSince(m).calls).toEqual([CHECK_EXCEPTION_HP, ['get-sensor-state', DR_ENTITY_SENSE, 0x80000004], ['set-indicator', ISOLATION_STATE, 0x80000004, 1]]);
     expect(((await s.cmd('query-memory-devices')) as { return: unknown[] }).return).toHaveLength(1);
+    // MEM_UNPLUG_ERROR carries its own text; only the connector's refusal is an error_report.
+    expect(s.pb.stderr().split('\n').filter((l) => l.includes('hotunplug')).at(-1)).toBe('plugboard: Device hotunplug rejected by the guest for device dimm1');
+    expect(s.pb.stderr().split('\n').filter((l) => l.includes('hotunplug'))).toHaveLength(3);
     // One LMB that cannot go offline: nothing was removed, so Linux 6.1 sends no hint
     // (dlpar_memory_remove_by_ic) and QEMU never learns: the unplug stays pending.
     expect(await s.raw('device_add', { driver: 'pc-dimm', id: 'dimm0', memdev: 'mem0' })).toBe('{"return": {}}');
@@ -459,7 +465,8 @@ describe('pseries CPU core and memory hotplug over QMP (in-kernel DLPAR)', () =>
 describe('system_powerdown on pseries: POWERDOWN, then the EPOW log', () => {
   it('prelaunch and running as QEMU 7.2 answers; the running guest takes the EPOW interrupt', async () => {
     const qemu = fixture('powerdown');
-    const s = await Session.start(['-S', '-serial', 'stdio']);
+    // -no-shutdown keeps the process once the guest has powered off (see the power-off tests below).
+    const s = await Session.start(['-S', '-no-shutdown', '-serial', 'stdio']);
     await s.idle(false);
     const m0 = s.mark();
     expect(await s.raw('system_powerdown')).toBe(exchange(qemu, { execute: 'system_powerdown' }, 'prelaunch (-S)').raw![0]);
@@ -474,14 +481,80 @@ describe('system_powerdown on pseries: POWERDOWN, then the EPOW log', () => {
     s.newEvents();
     const m = s.mark();
     expect(await s.raw('system_powerdown')).toBe(exchange(qemu, { execute: 'system_powerdown' }, 'running, SLOF only').raw![0]);
-    await s.waitFor('POWERDOWN');
+    await s.waitFor('STOP');
     await s.idle();
-    expect(s.newEvents()).toEqual([{ event: 'POWERDOWN' }]);
+    // SLOF alone (QEMU's recording) leaves it at POWERDOWN; Linux powers off (SHUTDOWN, then STOP with -no-shutdown).
+    expect(s.newEvents()).toEqual([{ event: 'POWERDOWN' }, { event: 'SHUTDOWN', data: { guest: true, reason: 'guest-shutdown' } }, { event: 'STOP' }]);
     // ras_epow_interrupt: EPOW sensor (QEMU has none: -3), then check-exception for the EPOW class.
     const r = s.rtasSince(m);
-    expect(r.calls).toEqual([['get-sensor-state', 9, 0], ['check-exception', 0x500, EPOW_IRQ, 0x40000000, 0, RAS_BUF, 2048]]);
-    expect(r.all.map((x) => x.rets[0])).toEqual([-3, 0]);
+    expect(r.calls).toEqual([['get-sensor-state', 9, 0], ['check-exception', 0x500, EPOW_IRQ, 0x40000000, 0, RAS_BUF, 2048], ['power-off', 0xffffffff, 0xffffffff]]);
+    expect(r.all.map((x) => x.rets[0])).toEqual([-3, 0, 0]);
     expect(s.trace().slice(m)[0]).toMatchObject({ op: 'irq', kind: 'spapr', line: EPOW_IRQ });
     expect(s.pb.stdout()).toContain('Power off requested');
+  });
+});
+
+/** QEMU's transcript of a qtest-driven RTAS power-off (record-qemu-ppc.mjs, qtestScenarios). */
+interface PowerOffFixture {
+  exchanges: Array<{ action?: string; send?: unknown; note?: string; raw?: string[]; eventsRaw?: string[]; rets?: string[]; exit?: unknown }>;
+  exit: unknown;
+}
+const powerOffFixture = (name: string) => fixture(name) as unknown as PowerOffFixture;
+const stripTs = (raw: string[]) => raw.map((l) => JSON.parse(l) as QmpEvent).map(({ event, data }) => ({ event, ...(data ? { data } : {}) }));
+
+describe('system_powerdown on a running pseries guest: orderly power-off through RTAS power-off', () => {
+  it('the guest calls power-off(-1, -1): SHUTDOWN {guest: true, reason: guest-shutdown}, the process exits 0', async () => {
+    const qemu = powerOffFixture('power-off');
+    // QEMU: the call with the counts Linux uses succeeds; other counts store -3 (0xfffffffd).
+    expect(qemu.exchanges.filter((e) => e.action === 'qtest' && e.rets?.length).map((e) => e.rets![0])).toEqual(['OK 0x00000000fffffffd', 'OK 0x00000000fffffffd']);
+    const qemuShutdown = stripTs(qemu.exchanges.find((e) => e.action === 'wait')!.eventsRaw!);
+    expect(qemu.exit).toEqual({ code: 0, signal: null });
+
+    const s = await Session.start(['-serial', 'stdio']);
+    await s.idle();
+    s.newEvents();
+    const m = s.mark();
+    expect(await s.raw('system_powerdown')).toBe('{"return": {}}');
+    await s.waitFor('SHUTDOWN');
+    const exit = await s.pb.exited;
+    expect(s.newEvents()).toEqual([{ event: 'POWERDOWN' }, ...qemuShutdown]);
+    expect(qemuShutdown).toEqual([{ event: 'SHUTDOWN', data: { guest: true, reason: 'guest-shutdown' } }]);
+    expect(exit).toEqual({ code: 0, signal: null });
+    // ras_epow_interrupt, then (user space shut down) pseries_power_off's RTAS call.
+    const r = s.rtasSince(m);
+    expect(r.calls).toEqual([
+      ['get-sensor-state', 9, 0], ['check-exception', 0x500, EPOW_IRQ, 0x40000000, 0, RAS_BUF, 2048],
+      ['power-off', 0xffffffff, 0xffffffff],
+    ]);
+    expect(r.all.at(-1)!.rets).toEqual([0]);
+    expect(r.all.at(-1)!.t - r.all[1]!.t).toBeGreaterThan(0);
+    const out = s.pb.stdout();
+    expect(out.indexOf('Power off requested')).toBeLessThan(out.indexOf('reboot: Power down'));
+    expect(out).not.toContain('RTAS power-off returned');
+  });
+
+  it('-no-shutdown: SHUTDOWN, STOP, status "shutdown", the process stays; cont refused until system_reset', async () => {
+    const qemu = powerOffFixture('power-off-no-shutdown');
+    const ex = (execute: string, nth = 0) => qemu.exchanges.filter((e) => (e.send as { execute?: string } | undefined)?.execute === execute)[nth]!;
+    const s = await Session.start(['-no-shutdown', '-serial', 'stdio']);
+    await s.idle();
+    s.newEvents();
+    expect(await s.raw('system_powerdown')).toBe('{"return": {}}');
+    await s.waitFor('STOP');
+    expect(s.newEvents()).toEqual([{ event: 'POWERDOWN' }, ...stripTs(qemu.exchanges.find((e) => e.action === 'wait')!.eventsRaw!)]);
+    expect(await s.raw('query-status')).toBe(ex('query-status', 0).raw![0]);
+    expect(await s.raw('cont')).toBe(ex('cont', 1).raw![0]);
+    expect(s.pb.child.exitCode).toBeNull();
+    expect(await s.raw('system_reset')).toBe(ex('system_reset').raw![0]);
+    expect(s.newEvents()).toEqual(stripTs(ex('system_reset').eventsRaw!));
+    expect(await s.raw('query-status')).toBe(ex('query-status', 1).raw![0]);
+    expect(await s.raw('cont')).toBe(ex('cont', 2).raw![0]);
+    expect(await s.raw('query-status')).toBe(ex('query-status', 2).raw![0]);
+    // The guest boots again after the reset (CAS, then the kernel): a second power-off works too.
+    await s.idle();
+    s.newEvents();
+    expect(await s.raw('system_powerdown')).toBe('{"return": {}}');
+    await s.waitFor('STOP');
+    expect(s.newEvents().map((e) => e.event)).toEqual(['POWERDOWN', 'SHUTDOWN', 'STOP']);
   });
 });

@@ -154,7 +154,7 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
     {
       name: 'cont',
       handler: () => {
-        m.cont();
+        qemu(() => m.cont());
         return {};
       },
     },

@@ -19,6 +19,9 @@ export class MachineHost {
   /** The simulated guest, when the machine has one (x86 for now). */
   guest: AttachedGuest | AttachedPseriesGuest | undefined;
 
+  /** `-no-shutdown` (shutdown action "pause"): a guest shutdown stops the VM instead of exiting. */
+  noShutdown = false;
+
   /** The QEMU binary this machine stands for (`x86_64`, `ppc64`). */
   readonly arch: string;
 
@@ -28,6 +31,8 @@ export class MachineHost {
   ) {
     for (const c of plugins.hmpCommands) this.hmpExtensions.set(c.name, pluginHmpCommand(c));
     this.arch = plugins.machineTypes.find((t) => `${t.name}-machine` === machine.typeName)?.arch ?? 'x86_64';
+    // qemu_system_shutdown_request from the guest (RTAS power-off): main_loop_should_exit.
+    machine.onShutdownRequest((cause) => this.guestShutdown(cause.reason as ShutdownReason));
     machine.events.on((ev) => {
       const ts = machine.clock.timestamp();
       for (const l of this.eventListeners) l(ev, ts);
@@ -46,9 +51,18 @@ export class MachineHost {
     this.machine.systemReset({ guest: false, reason: 'host-qmp-system-reset' });
   }
 
+  /**
+   * Who ends the process (or fleet slot) at a shutdown. A shutdown decided before anyone was
+   * set (a client can `quit` while the CLI is still finishing its start-up) is handed over now.
+   */
   setShutdownHandler(fn: (reason: ShutdownReason) => void): void {
     this.shutdownHandler = fn;
+    const pending = this.unhandledShutdown;
+    this.unhandledShutdown = undefined;
+    if (pending) fn(pending);
   }
+
+  private unhandledShutdown: ShutdownReason | undefined;
 
   /**
    * SHUTDOWN event, then the process (or fleet slot) decides what to do. `later` defers that
@@ -58,9 +72,23 @@ export class MachineHost {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.machine.runState = 'shutdown';
-    this.machine.events.emit('SHUTDOWN', { guest: false, reason });
-    const go = () => this.shutdownHandler?.(reason);
+    this.machine.events.emit('SHUTDOWN', { guest: reason === 'guest-shutdown', reason });
+    const go = () => {
+      if (this.shutdownHandler) this.shutdownHandler(reason);
+      else this.unhandledShutdown = reason;
+    };
     if (later) later(go);
     else go();
+  }
+
+  /**
+   * A guest-initiated shutdown: SHUTDOWN {guest: true}, then the process exits, or with
+   * -no-shutdown the VM stops in `shutdown` (STOP) and stays until system_reset.
+   */
+  guestShutdown(reason: ShutdownReason): void {
+    if (this.shuttingDown) return;
+    if (!this.noShutdown) return this.shutdown(reason);
+    this.machine.events.emit('SHUTDOWN', { guest: true, reason });
+    this.machine.stopWith('shutdown');
   }
 }

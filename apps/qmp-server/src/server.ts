@@ -22,6 +22,8 @@ export interface PlugboardServerOptions extends CreateMachineOptions {
   plugins?: Plugin[];
   /** Start the VM (like QEMU without -S). */
   start?: boolean;
+  /** `-no-shutdown`: a guest shutdown leaves the VM stopped in `shutdown` instead of ending it. */
+  noShutdown?: boolean;
   /** `--trace FILE`: every guest-visible access and interrupt as one JSON line. */
   traceFile?: string;
   /** `--guest POLICY`: the simulated guest's behaviour (default `linux`). */
@@ -47,6 +49,7 @@ export class PlugboardServer {
     const plugins = pluginSet ?? createPluginSet([...builtinPlugins(), ...(opts.plugins ?? [])]);
     const machine = createMachine(plugins, opts);
     const server = new PlugboardServer(new MachineHost(machine, plugins));
+    server.host.noShutdown = opts.noShutdown ?? false;
     if (opts.traceFile) server.traceTo(opts.traceFile);
     // The simulated guest (SeaBIOS + Linux) boots at the first `cont`, as QEMU's would.
     if (server.host.arch === 'x86_64') {

@@ -11,7 +11,7 @@
  */
 import { QemuError, completeUnplug, type Bus, type Device, type HotplugHandler, type Machine } from '@plugboard/qdev';
 import { PCIDevice, type GuestView, type IoRegion, type PCIBus } from '@plugboard/pci-core';
-import { assignBsels, findHotplugBus, getBsel, usableBsel } from './bsel.js';
+import { assignBsels, findHotplugBus, getBsel, hotplugBusFinder, usableBsel } from './bsel.js';
 import { Gpe0Block } from './gpe.js';
 import { devicesInSlot, enableSlotPower, noHotplug, secondaryBus } from './slots.js';
 import {
@@ -358,15 +358,18 @@ export class AcpiPciHotplug implements HotplugHandler {
 
   /** acpi_pcihp_update over every selector. */
   private updateAll(): void {
+    let find: ((bsel: number) => PCIBus | undefined) | undefined;
     for (let bsel = 0; bsel < ACPI_PCIHP_MAX_HOTPLUG_BUS; bsel++) {
       const st = this.status[bsel]!;
       while (st.down) {
         const before = st.down;
         this.ejectSlot(bsel, st.down);
+        find = undefined; // an eject changes the tree
         if (st.down === before) st.down = 0; // the bus is gone: nothing left to eject (QEMU would spin)
       }
       st.hotplugEnable = ALL_SLOTS;
-      const bus = findHotplugBus(this.rootBus, bsel);
+      find ??= hotplugBusFinder(this.rootBus);
+      const bus = find(bsel);
       if (!bus) continue;
       for (const dev of bus.children()) {
         if (dev instanceof PCIDevice && noHotplug(dev)) st.hotplugEnable = (st.hotplugEnable & ~slotBit(dev.slot)) >>> 0;

@@ -14,6 +14,7 @@
 // sequences come from shared/spec/guest-spapr.md.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -219,6 +220,89 @@ const scenarios = [
   },
 ];
 
+/**
+ * The guest's RTAS calls without a guest: QEMU's qtest protocol has an `rtas NAME NARGS ARGS
+ * NRET RETS` command (hw/ppc/spapr_rtas.c, spapr_qtest_callback) that runs the call as a vCPU
+ * would. `-qtest unix:QTSOCK,...` is added to the scenario's argv; each exchange is recorded as
+ * {action: 'qtest', send, reply} (every line as sent and as answered).
+ */
+class Qtest {
+  constructor(sock) {
+    this.lines = [];
+    this.waiters = [];
+    this.buf = '';
+    this.sock = net.connect(sock);
+    this.sock.setEncoding('utf8');
+    this.sock.on('data', (d) => {
+      this.buf += d;
+      for (let i; (i = this.buf.indexOf('\n')) >= 0; ) {
+        const l = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        const w = this.waiters.shift();
+        if (w) w(l); else this.lines.push(l);
+      }
+    });
+    this.sock.on('close', () => { for (const w of this.waiters.splice(0)) w(null); });
+    this.opened = new Promise((r, j) => { this.sock.once('connect', r); this.sock.once('error', j); });
+  }
+
+  /** One command, its reply line (null when QEMU went away first). */
+  async cmd(line) {
+    this.sock.write(line + '\n');
+    return this.lines.length ? this.lines.shift() : new Promise((r) => this.waiters.push(r));
+  }
+
+  close() { this.sock.destroy(); }
+}
+
+/** RTAS call through qtest: args at 0x100000, rets at 0x100100 (filled with 0xdeadbeef first). */
+async function rtas(s, qt, name, args, nret, { readRets = true, note } = {}) {
+  const A = 0x100000, R = 0x100100, hex = (v) => `0x${(v >>> 0).toString(16)}`;
+  for (const [i, a] of args.entries()) await qt.cmd(`writel ${hex(A + 4 * i)} ${hex(a)}`);
+  for (let i = 0; i < nret; i++) await qt.cmd(`writel ${hex(R + 4 * i)} 0xdeadbeef`);
+  const send = `rtas ${name} ${args.length} ${hex(A)} ${nret} ${hex(R)}`;
+  const reply = await qt.cmd(send);
+  const rets = [];
+  if (readRets) for (let i = 0; i < nret; i++) rets.push(await qt.cmd(`readl ${hex(R + 4 * i)}`));
+  s.exchanges.push({ action: 'qtest', send, reply, rtas: { name, args, nret }, rets, ...(note ? { note } : {}) });
+}
+
+const qtestSock = (name) => path.join(os.tmpdir(), `plugboard-qtest-${process.pid}-${name}.sock`);
+
+/** Scenarios that also drive QEMU through qtest (the RTAS calls a guest would make). */
+const qtestScenarios = [
+  {
+    // rtas_power_off (hw/ppc/spapr_rtas.c): nargs 2 / nret 1 or -3; then the guest shutdown
+    // request: SHUTDOWN {guest: true, reason: guest-shutdown} and the process exits.
+    name: 'power-off', args: ['-M', 'pseries', '-nodefaults'],
+    async run(s, qt) {
+      await s.x('cont', undefined, SETTLE);
+      await rtas(s, qt, 'power-off', [-1], 1, { note: 'nargs 1' });
+      await rtas(s, qt, 'power-off', [-1, -1], 2, { note: 'nret 2' });
+      await s.x('query-status');
+      await rtas(s, qt, 'power-off', [-1, -1], 1, { readRets: false, note: 'as Linux calls it' });
+      await s.wait(2000, 'after power-off');
+      s.exchanges.push({ action: 'exit', exit: (await s.qemu.waitExit(5000)) ?? 'running' });
+    },
+  },
+  {
+    // -no-shutdown (shutdown action "pause"): SHUTDOWN, then STOP; status "shutdown", the
+    // process stays; cont is refused until a system_reset (which leaves it in prelaunch).
+    name: 'power-off-no-shutdown', args: ['-M', 'pseries', '-nodefaults', '-no-shutdown'],
+    async run(s, qt) {
+      await s.x('cont', undefined, SETTLE);
+      await rtas(s, qt, 'power-off', [-1, -1], 1, { note: 'as Linux calls it' });
+      await s.wait(1000, 'after power-off');
+      await s.x('query-status');
+      await s.x('cont', undefined, SETTLE);
+      await s.x('system_reset', undefined, SETTLE);
+      await s.x('query-status');
+      await s.x('cont', undefined, SETTLE);
+      await s.x('query-status');
+    },
+  },
+];
+
 async function inspect(s, p, props) {
   await s.x('qom-list', { path: p });
   await getAll(s, p, props);
@@ -229,6 +313,9 @@ const dtbs = [
   { name: 'nodefaults', args: ['-nodefaults'] },
   { name: 'phb2', args: ['-nodefaults', '-device', 'spapr-pci-host-bridge,index=1,id=phb1'] },
   { name: 'bridge', args: ['-nodefaults', '-device', 'pci-bridge,id=br1,chassis_nr=3,addr=4', '-device', 'e1000,id=nb,bus=br1,addr=2'] },
+  // An empty bridge with chassis 1 at the first free slot (its 256 DRCs 0x400001xx), and one on a second PHB.
+  { name: 'bridge1', args: ['-nodefaults', '-device', 'pci-bridge,id=br1,chassis_nr=1'] },
+  { name: 'phb2-bridge', args: ['-nodefaults', '-device', 'spapr-pci-host-bridge,index=1,id=phb1', '-device', 'pci-bridge,id=br1,chassis_nr=1,bus=phb1.0,addr=2'] },
   { name: 'devices', args: ['-nodefaults', '-device', 'e1000,addr=3', '-device', 'virtio-net-pci,addr=5', '-device', 'e1000e,addr=6', '-device', 'virtio-scsi-pci,addr=7'] },
   { name: 'mem', args: ['-nodefaults', '-m', '1G,slots=4,maxmem=2G'] },
   { name: 'smp', args: ['-nodefaults', '-smp', '1,maxcpus=4'] },
@@ -252,7 +339,7 @@ function dumpDtb({ name, args }) {
 
 async function main() {
   const argv = process.argv.slice(2);
-  const names = [...scenarios.map((s) => s.name), ...dtbs.map((d) => `dtb-${d.name}`)];
+  const names = [...scenarios.map((s) => s.name), ...qtestScenarios.map((s) => s.name), ...dtbs.map((d) => `dtb-${d.name}`)];
   if (argv.includes('--list')) return void console.log(names.join('\n'));
   const i = argv.indexOf('--only');
   const only = i >= 0 ? new Set(argv[i + 1].split(',')) : undefined;
@@ -272,6 +359,30 @@ async function main() {
     }
     const file = path.join(OUT_DIR, `${sc.name}.json`);
     fs.writeFileSync(file, JSON.stringify(s.toFixture(version), null, 1) + '\n');
+    process.stderr.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+  }
+  for (const sc of qtestScenarios) {
+    if (only && !only.has(sc.name)) continue;
+    const qsock = qtestSock(sc.name);
+    const s = new Session(sc.name, PPC, [...sc.args, '-qtest', `unix:${qsock},server=on,wait=off`]);
+    let qt;
+    try {
+      await s.start();
+      await s.x('qmp_capabilities');
+      qt = new Qtest(qsock);
+      await qt.opened;
+      await sc.run(s, qt);
+    } catch (e) {
+      s.problem(`exception: ${e.stack || e}`);
+    } finally {
+      qt?.close();
+      await s.stop();
+      try { fs.unlinkSync(qsock); } catch { /* gone */ }
+    }
+    const fx = s.toFixture(version);
+    fx.argv = fx.argv.map((a) => a.replace(qsock, 'QTSOCK'));
+    const file = path.join(OUT_DIR, `${sc.name}.json`);
+    fs.writeFileSync(file, JSON.stringify(fx, null, 1) + '\n');
     process.stderr.write(`wrote ${path.relative(process.cwd(), file)}\n`);
   }
   for (const d of dtbs) {

@@ -54,8 +54,12 @@ export class DrcContainer extends Container implements DrcHost {
     this.deleteProperty(name);
   }
 
+  /** Where error_report lines also go (Spapr.attach: the machine's error_report channel). */
+  onErrorReport: ((text: string) => void) | undefined;
+
   errorReport(text: string): void {
     this.errorLog.push(text);
+    this.onErrorReport?.(text);
   }
 
   /** spapr_drc_by_index. */

@@ -49,13 +49,18 @@ export function dtPciBus(spapr: Spapr, phb: SpaprPhb, bus: PCIBus, node: FdtNode
   dtPciBusInto(dtContext(spapr, phb), bus, node, phb);
 }
 
-/** PCI DRCs: release = unplug + unparent (spapr_phb_remove_pci_device_cb); fragment = the node. */
+/**
+ * PCI DRCs: release = unplug + unparent (spapr_phb_remove_pci_device_cb); fragment = the node.
+ * QEMU finalizes the function after an RCU grace period: released by a system reset, its
+ * DEVICE_DELETED follows RESET (fixtures/qemu-7.2-ppc/reset-order.json).
+ */
 function pciDrcBackend(spapr: Spapr, phb: SpaprPhb): DrcBackend {
   return {
-    release: (dev) => {
-      phb.pciHandler.unplug(dev);
-      dev.destroy();
-    },
+    release: (dev) =>
+      spapr.machine.deferRcuDeletions(() => {
+        phb.pciHandler.unplug(dev);
+        dev.destroy();
+      }),
     // spapr_pci_dt_populate: the node built in a fresh tree; the fragment starts at it.
     dtPopulate: (drc) => dtPciDevice(dtContext(spapr, phb), drc.dev as PCIDevice, new FdtNode('')),
   };

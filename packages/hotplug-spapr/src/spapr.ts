@@ -106,6 +106,8 @@ export class Spapr implements RtasDispatcher {
     this.machine.onReset(() => this.reset());
     // spapr_machine_init registers spapr_powerdown_req as the powerdown notifier.
     this.machine.onPowerdown(() => this.powerdownRequest());
+    // error_report lines (a guest refusing an unplug...) go where the host prints QEMU's stderr.
+    this.container.onErrorReport = (text) => this.machine.errorReport(text);
   }
 
   connectGuestView(gv: GuestView): void {
@@ -195,9 +197,22 @@ export class Spapr implements RtasDispatcher {
     r.register('event-scan', (a, n) => this.events.eventScan(a, n));
     r.register('ibm,read-pci-config', (a, n) => rtasReadPciConfig(this.phbs, a, n));
     r.register('ibm,write-pci-config', (a, n) => rtasWritePciConfig(this.phbs, a, n));
+    r.register('power-off', (a, n) => this.rtasPowerOff(a, n));
     r.register('query-cpu-stopped-state', (a, n) => this.cpus.rtasQueryStoppedState(a, n));
     r.register('start-cpu', (a, n) => this.cpus.rtasStartCpu(a, n));
     r.register('stop-self', (a, n, _m, ctx) => this.cpus.rtasStopSelf(a, n, ctx));
+  }
+
+  /**
+   * power-off(power_on_time_hi, power_on_time_lo) (spapr_rtas.c rtas_power_off): exactly 2
+   * arguments and 1 return, else -3; then a guest shutdown request and the calling vCPU stops.
+   * Observed (fixtures/qemu-7.2-ppc/power-off*.json): SHUTDOWN {guest: true, reason:
+   * guest-shutdown}, then the process exits, or with -no-shutdown STOP and status "shutdown".
+   */
+  private rtasPowerOff(args: readonly number[], nret: number): number[] {
+    if (args.length !== 2 || nret !== 1) return [K.RTAS_OUT_PARAM_ERROR];
+    this.machine.requestShutdown({ guest: true, reason: 'guest-shutdown' });
+    return [K.RTAS_OUT_SUCCESS];
   }
 
   rtasCall(token: number, args: readonly number[], nret: number, mem: GuestMemory = this.memory, ctx: RtasContext = {}): number[] {
@@ -255,9 +270,10 @@ function phbDrcBackend(spapr: Spapr): DrcBackend {
       // PHB only after an RCU grace period (qdev-hotplug.md §6): the connectors' DEVICE_DELETED
       // come first (fixtures/qemu-7.2-ppc/phb-cold.json). Removing them again at unrealize is a no-op.
       removeBusDrcs(spapr, dev);
-      const handler = dev.hotplugHandler();
-      handler?.unplug?.(dev);
-      dev.destroy();
+      spapr.machine.deferRcuDeletions(() => {
+        dev.hotplugHandler()?.unplug?.(dev);
+        dev.destroy();
+      });
     },
     dtPopulate: (drc) => (drc.dev as SpaprPhb).dtNode(spapr),
   };

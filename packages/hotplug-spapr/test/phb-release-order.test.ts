@@ -5,7 +5,7 @@ import { eventList, replay } from './replay.js';
  * Releasing a PHB that has a PCI function on it: QEMU 7.2 finalizes the PHB's 256 PCI
  * connectors at once, and the function, the TCE tables and the PHB only after an RCU grace
  * period, so the connectors' DEVICE_DELETED come first (fixtures/qemu-7.2-ppc/phb-cold.json).
- * RESET, which QEMU sends between the two groups, is left out: Plugboard has no RCU.
+ * RESET, which QEMU sends between the two groups, is checked in qemu-transcripts.test.ts.
  */
 describe('PHB release: DEVICE_DELETED order equals QEMU 7.2', () => {
   it('connectors (devfn 255 down to 0), then the function, the TCE tables, the PHB', () => {

@@ -39,3 +39,19 @@ describe('QMP side equals QEMU 7.2 (fixtures/qemu-7.2-ppc)', () => {
     });
   }
 });
+
+/**
+ * system_reset with unplugs pending, the whole event sequence as QEMU 7.2 sends it: connectors,
+ * CPU cores and DIMMs are finalized in the machine reset (before RESET), PCI functions, TCE
+ * tables and PHBs after an RCU grace period (after RESET) — Machine.deferRcuDeletions.
+ */
+describe('system_reset: RESET among the DEVICE_DELETED events where QEMU 7.2 sends it', () => {
+  for (const name of ['reset-order', 'pci-errors', 'phb-cold', 'cpu-cold', 'mem-cold']) {
+    it(name, () => {
+      const resets = replay(name).filter(({ qemu }) => qemu.send?.execute === 'system_reset');
+      expect(resets.length).toBeGreaterThan(0);
+      const seq = (l: unknown[][]) => l.map(([n, d]) => (n === 'DEVICE_DELETED' ? (d as { path: string }).path : n));
+      for (const { qemu, ours } of resets) expect(seq(eventList(ours.events))).toEqual(seq(eventList(qemu.events)));
+    });
+  }
+});

@@ -134,6 +134,7 @@ export class Device extends QObject {
     }
     this.parentBus?.detach(this);
     this.machine.forgetDevice(this);
+    for (const b of this.childBuses) this.machine.forgetBus(b);
     this.parent?.removeChild(this.propName!);
     if (wasRealized) this.machine.emitDeviceDeleted(this);
   }
@@ -143,6 +144,7 @@ export class Device extends QObject {
     bus.parentDevice = this;
     this.childBuses.push(bus);
     this.addChild(bus.name, bus);
+    this.machine.registerBus(bus);
   }
 }
 

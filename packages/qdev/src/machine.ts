@@ -148,6 +148,51 @@ export class Machine extends QObject {
     return this.machineHotplugHandler?.(dev);
   }
 
+  /** Every bus ever given to a device (Device.addChildBus), by name; busByName's index. */
+  private readonly busIndex = new Map<string, Bus[]>();
+
+  registerBus(bus: Bus): void {
+    const list = this.busIndex.get(bus.name);
+    if (list) list.push(bus);
+    else this.busIndex.set(bus.name, [bus]);
+  }
+
+  forgetBus(bus: Bus): void {
+    const list = this.busIndex.get(bus.name);
+    const i = list?.indexOf(bus) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+    if (list?.length === 0) this.busIndex.delete(bus.name);
+  }
+
+  /**
+   * qbus_find_recursive by name: the first bus called `name` in buses() order. Indexed: walking
+   * every device for each of N device_adds made plugging N devices quadratic (bench/scale.mjs);
+   * only a name given to several buses on the tree falls back to the walk, for QEMU's order.
+   */
+  busByName(name: string): Bus | undefined {
+    if (this.sysbus.name === name) return this.sysbus;
+    const onTree = (this.busIndex.get(name) ?? []).filter((b) => this.isOnTree(b));
+    return onTree.length <= 1 ? onTree[0] : this.firstBus((b) => b.name === name);
+  }
+
+  /** The first bus in buses() order that satisfies `pred`, without walking the rest. */
+  firstBus(pred: (b: Bus) => boolean, from: Bus = this.sysbus): Bus | undefined {
+    if (pred(from)) return from;
+    for (const d of from.children()) {
+      for (const b of d.childBuses) {
+        const found = this.firstBus(pred, b);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether buses() reaches `bus`: its chain of parent devices and buses ends at the system bus. */
+  private isOnTree(bus: Bus): boolean {
+    for (let b: Bus | undefined = bus; b; b = b.parentDevice?.parentBus) if (b === this.sysbus) return true;
+    return false;
+  }
+
   /** Every bus, depth first from the main system bus (qbus_find_recursive's order). */
   *buses(from: Bus = this.sysbus): Generator<Bus> {
     yield from;
@@ -190,10 +235,78 @@ export class Machine extends QObject {
     for (const h of this.powerdownHooks) h();
   }
 
-  /** qemu_system_reset: devices reset, hooks run, RESET event (not for the cold reset). */
+  /**
+   * qemu_system_reset: devices reset, hooks run, RESET event (not for the cold reset). Devices
+   * a reset hook unplugged inside deferRcuDeletions() get their DEVICE_DELETED after RESET, as
+   * QEMU finalizes them after an RCU grace period (qdev-hotplug.md §6). A reset from the
+   * `shutdown` state (-no-shutdown) leaves the VM in prelaunch (runstate.c main_loop_should_exit).
+   */
   systemReset(reason: { guest: boolean; reason: string }): void {
-    this.systemResetDevices(reason);
+    const deferred: Device[] = [];
+    this.rcuDeferred = deferred;
+    try {
+      this.systemResetDevices(reason);
+    } finally {
+      this.rcuDeferred = undefined;
+    }
     this.events.emit('RESET', { guest: reason.guest, reason: reason.reason });
+    for (const d of deferred) this.emitDeviceDeleted(d);
+    if (this.runState === 'shutdown') this.runState = 'prelaunch';
+  }
+
+  /** Set while a system reset runs: where deferRcuDeletions() parks DEVICE_DELETED. */
+  private rcuDeferred: Device[] | undefined;
+  private rcuDepth = 0;
+
+  /**
+   * Runs `fn` (an unplug) whose devices QEMU finalizes only after an RCU grace period (PCI
+   * functions and what hangs off their address space). During a system reset their
+   * DEVICE_DELETED follow RESET; at any other time they are sent at once.
+   */
+  deferRcuDeletions(fn: () => void): void {
+    this.rcuDepth++;
+    try {
+      fn();
+    } finally {
+      this.rcuDepth--;
+    }
+  }
+
+  private shutdownHandler: ((cause: { guest: boolean; reason: string }) => void) | undefined;
+
+  /** Who acts on a shutdown request (the host: SHUTDOWN, then exit or, with -no-shutdown, stop). */
+  onShutdownRequest(fn: (cause: { guest: boolean; reason: string }) => void): void {
+    this.shutdownHandler = fn;
+  }
+
+  /**
+   * qemu_system_shutdown_request: the guest powers the machine off (sPAPR RTAS power-off, ACPI
+   * S5). Without a host handler: SHUTDOWN, then the VM stops in `shutdown` (-no-shutdown).
+   */
+  requestShutdown(cause: { guest: boolean; reason: string }): void {
+    if (this.shutdownHandler) return this.shutdownHandler(cause);
+    this.events.emit('SHUTDOWN', { guest: cause.guest, reason: cause.reason });
+    this.stopWith('shutdown');
+  }
+
+  /** vm_stop(state): clock stopped, STOP sent if the VM was running. */
+  stopWith(state: RunState): void {
+    const wasRunning = this.runState === 'running';
+    this.runState = state;
+    this.clock.stop();
+    if (wasRunning) this.events.emit('STOP');
+  }
+
+  private readonly errorReportListeners = new Set<(text: string) => void>();
+
+  /** error_report from a device model (QEMU prints it on stderr): the host decides where it goes. */
+  errorReport(text: string): void {
+    for (const l of this.errorReportListeners) l(text);
+  }
+
+  onErrorReport(fn: (text: string) => void): () => void {
+    this.errorReportListeners.add(fn);
+    return () => this.errorReportListeners.delete(fn);
   }
 
   private systemResetDevices(reason: { guest: boolean; reason: string }): void {
@@ -201,15 +314,19 @@ export class Machine extends QObject {
     for (const h of this.resetHooks) h(reason);
   }
 
-  /** cont: prelaunch/paused -> running. */
+  /** cont: prelaunch/paused -> running (once in prelaunch again after a reset, not a first start). */
   cont(): void {
     if (this.runState === 'running') return;
-    const wasPrelaunch = this.runState === 'prelaunch';
+    if (this.runState === 'shutdown') throw new QemuError('Resetting the Virtual Machine is required');
+    const first = !this.started;
+    this.started = true;
     this.runState = 'running';
     this.clock.start();
     this.events.emit('RESUME');
-    if (wasPrelaunch) this.onFirstStart?.();
+    if (first) this.onFirstStart?.();
   }
+
+  private started = false;
 
   stop(): void {
     if (this.runState !== 'running') return;
@@ -222,6 +339,10 @@ export class Machine extends QObject {
   onFirstStart: (() => void) | undefined;
 
   emitDeviceDeleted(dev: Device): void {
+    if (this.rcuDepth > 0 && this.rcuDeferred) {
+      this.rcuDeferred.push(dev);
+      return;
+    }
     const path = dev.realizedPath ?? dev.canonicalPath();
     this.events.emit('DEVICE_DELETED', dev.id !== undefined ? { device: dev.id, path } : { path });
   }

@@ -61,7 +61,7 @@ export function deviceAdd(machine: Machine, rawOpts: Record<string, unknown>, ho
     bus = findBus(machine, busPath);
     if (!wanted || !bus.isA(wanted)) throw new QemuError(`Device '${driver}' can't go on ${bus.busType} bus`);
   } else if (wanted) {
-    bus = [...machine.buses()].find((b) => b.isA(wanted) && !b.isFull());
+    bus = machine.firstBus((b) => b.isA(wanted) && !b.isFull());
     if (!bus) throw new QemuError(`No '${wanted}' bus found for device '${driver}'`);
   }
   if (machine.phase === 'ready' && bus && !bus.hotpluggable) {
@@ -112,7 +112,7 @@ export function findBus(machine: Machine, path: string): Bus {
     parts = path.split('/').filter((p) => p !== '');
   } else {
     const [first, ...rest] = path.split('/');
-    const found = [...machine.buses()].find((b) => b.name === first);
+    const found = machine.busByName(first);
     if (!found) throw new QemuError(`Bus '${first}' not found`);
     bus = found;
     parts = rest.filter((p) => p !== '');

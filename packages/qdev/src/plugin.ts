@@ -77,9 +77,9 @@ export interface PluginHmpCommand {
 
 /** An option a plugin accepts from `-plugin NAME,key=value` (see Plugin.options). */
 export interface PluginOptionDef {
-  /** What the option means, in one line (shown in the error for an undeclared option's neighbours). */
+  /** What the option means, in one line (printed by `-plugin NAME,help`). */
   description?: string;
-  /** The value the plugin uses when the option is not given, as text (for documentation). */
+  /** The value the plugin uses when the option is not given, as text (printed by `-plugin NAME,help`). */
   default?: string;
 }
 

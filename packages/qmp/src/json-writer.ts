@@ -3,7 +3,7 @@
 // everything outside printable ASCII as uppercase \uXXXX (surrogate pairs
 // beyond the BMP), and floating point numbers as printf("%.17g").
 
-import { qdictOrder } from './qdict-order.js';
+import { qdictOrderShared } from './qdict-order.js';
 import { isValidCodepoint, REPLACEMENT_CHARACTER } from './utf8.js';
 
 const FIRST_PRINTABLE = 0x20;
@@ -137,8 +137,24 @@ export function formatDouble(x: number): string {
 
 /** A number as QEMU writes it: integers in decimal, everything else with %.17g. */
 export function formatNumber(n: number): string {
+  if (n >= 0 && n < SMALL_INTS.length && (n | 0) === n && !Object.is(n, -0)) return SMALL_INTS[n]!;
   if (Number.isSafeInteger(n) && !Object.is(n, -0)) return String(n);
   return formatDouble(n);
+}
+
+/** Decimal strings of the small integers replies are full of (BDFs, BAR numbers, IRQs...). */
+const SMALL_INTS = Array.from({ length: 1024 }, (_, i) => String(i));
+
+/** Per QDict order (qdictOrderShared's shared arrays): each member's `, "key": ` text. */
+const memberPrefixes = new WeakMap<readonly string[], string[]>();
+
+function prefixesOf(order: readonly string[]): string[] {
+  let p = memberPrefixes.get(order);
+  if (!p) {
+    p = order.map((k, i) => (i ? ', ' : '') + quoteQemuString(k) + ': ');
+    memberPrefixes.set(order, p);
+  }
+  return p;
 }
 
 function write(v: unknown, depth: number): string {
@@ -166,12 +182,10 @@ function write(v: unknown, depth: number): string {
     return out + ']';
   }
   const obj = v as Record<string, unknown>;
+  const order = qdictOrderShared(obj);
+  const prefixes = prefixesOf(order);
   let out = '{';
-  let first = true;
-  for (const k of qdictOrder(obj)) {
-    out += (first ? '' : ', ') + quoteQemuString(k) + ': ' + write(obj[k], depth + 1);
-    first = false;
-  }
+  for (let i = 0; i < order.length; i++) out += prefixes[i]! + write(obj[order[i]!], depth + 1);
   return out + '}';
 }
 

@@ -52,15 +52,45 @@ function cachedBucket(key: string): number {
  * are left out (an absent optional member).
  */
 export function qdictOrder(obj: object): string[] {
-  const rec = obj as Record<string, unknown>;
-  const keys = insertionOrderKeys(obj).filter((k) => rec[k] !== undefined);
-  const n = keys.length;
-  if (n < 2) return keys;
-  const buckets = keys.map(cachedBucket);
-  const idx = keys.map((_, i) => i);
-  idx.sort((a, b) => buckets[a]! - buckets[b]! || b - a);
-  return idx.map((i) => keys[i]!);
+  return [...qdictOrderShared(obj)];
 }
+
+/**
+ * qdictOrder without the copy: the array may be shared with other calls, never change it.
+ * Replies repeat a few shapes many times (query-pci: one per device, bus, BAR...) and the order
+ * depends on the key list alone, so it is computed once per list, found again by walking a
+ * tree of the keys in insertion order (bounded: cleared past ORDER_NODES_MAX nodes).
+ */
+export function qdictOrderShared(obj: object): readonly string[] {
+  const rec = obj as Record<string, unknown>;
+  const all = insertionOrderKeys(obj);
+  let node = orderRoot;
+  for (const k of all) {
+    if (rec[k] === undefined) continue;
+    let next = node.next.get(k);
+    if (!next) {
+      if (orderNodes >= ORDER_NODES_MAX) {
+        orderRoot = { next: new Map() };
+        orderNodes = 0;
+        return qdictOrderOfKeys(all.filter((key) => rec[key] !== undefined));
+      }
+      next = { next: new Map() };
+      node.next.set(k, next);
+      orderNodes++;
+    }
+    node = next;
+  }
+  return (node.order ??= qdictOrderOfKeys(all.filter((key) => rec[key] !== undefined)));
+}
+
+interface OrderNode {
+  next: Map<string, OrderNode>;
+  /** QDict order of the key list that ends here. */
+  order?: string[];
+}
+let orderRoot: OrderNode = { next: new Map() };
+let orderNodes = 0;
+const ORDER_NODES_MAX = 16384;
 
 /** Same order for QEMU-internal dicts built from a list of keys in insertion order. */
 export function qdictOrderOfKeys(keys: readonly string[]): string[] {

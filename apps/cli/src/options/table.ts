@@ -90,7 +90,7 @@ const SECTIONS: Array<[OptionSection, Row[]]> = [
     ['gdb', 1, 'U'], ['s', 0, 'U'], ['d', 1, 'I'], ['D', 1, 'I'], ['dfilter', 1, 'I'],
     ['seed', 1, 'I'], ['L', 1, 'I'], ['enable-kvm', 0, 'S'], ['xen-domid', 1, 'U'],
     ['xen-attach', 0, 'U'], ['xen-domid-restrict', 0, 'U'], ['no-reboot', 0, 'I'],
-    ['no-shutdown', 0, 'I'], ['action', 1, 'I'], ['loadvm', 1, 'U'], ['daemonize', 0, 'U'],
+    ['no-shutdown', 0, 'S'], ['action', 1, 'I'], ['loadvm', 1, 'U'], ['daemonize', 0, 'U'],
     ['option-rom', 1, 'U'], ['rtc', 1, 'I'], ['icount', 1, 'U'], ['watchdog-action', 1, 'I'],
     ['echr', 1, 'I'], ['incoming', 1, 'U'], ['only-migratable', 0, 'I'], ['nodefaults', 0, 'S'],
     ['chroot', 1, 'U'], ['runas', 1, 'U'], ['prom-env', 1, 'X'], ['semihosting', 0, 'X'],

@@ -7,7 +7,8 @@
  *   while the connector has its unplug requested (hw/ppc/spapr_pci.c);
  * - a connector the guest never configured gives its device up at once (spapr_drc.c
  *   spapr_drc_unplug_request on a connector still powered on but not unisolated);
- * - system_reset releases every connector with a pending unplug (spapr_drc_reset).
+ * - system_reset releases every connector with a pending unplug (spapr_drc_reset); the
+ *   function's DEVICE_DELETED follows RESET (fixtures/qemu-7.2-ppc/reset-order.json).
  */
 import type { AttachedGuest } from '@plugboard/guest';
 import { attachPseriesGuest } from '@plugboard/guest';
@@ -24,6 +25,8 @@ describeHotplugContract({
   repeatedUnplug: { controllerRefuses: 'PCI device unplug already in progress for device hp0' },
   unplugWithoutGuest: 'immediate',
   resetWhilePending: 'unplugs',
+  // QEMU finalizes the released PCI function after an RCU grace period: RESET comes first.
+  resetDeletedOrder: 'after',
   skipGuest: guestDriverMissing('pseriesDriver'),
   errors: [
     // The plugged card took devfn 0 (QEMU: qom-get addr = 0).

@@ -126,7 +126,8 @@ describe('pseries PCI hotplug with a Linux 6.1 guest (rtas_errd + drmgr -V)', ()
     expect(r.timed).toEqual([]);
     expect(r.del('c3')).toBe('PCI device unplug already in progress for device c3');
     r.machine.systemReset({ guest: false, reason: 'host-qmp-system-reset' });
-    expect(r.timed.map((e) => e.name)).toEqual(['DEVICE_DELETED', 'RESET']);
+    // QEMU 7.2 finalizes a PCI function released by the reset after RESET (RCU), as recorded.
+    expect(r.timed.map((e) => e.name)).toEqual(['RESET', 'DEVICE_DELETED']);
   });
 
   it('two runs give the same trace, timestamps included', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { booted, pseriesRig } from './spapr-board.js';
 
 describe('pseries RAS: EPOW, event-scan and the rtasd buffer', () => {
-  it('system_powerdown\'s EPOW log: sensor 9 (not supported), check-exception for EPOW, "Power off requested"', () => {
+  it('system_powerdown\'s EPOW log: sensor 9 (not supported), check-exception for EPOW, "Power off requested", power-off', () => {
     const r = booted();
     const from = r.trace.length;
     r.spapr.powerdownRequest();
@@ -10,6 +10,8 @@ describe('pseries RAS: EPOW, event-scan and the rtasd buffer', () => {
     expect(r.rtasCalls(from)).toEqual([
       ['get-sensor-state', [9, 0], [-3, 0]],
       ['check-exception', [0x500, 0x1000, 0x40000000, 0, 0x01000000, 2048], [0]],
+      // A normal shutdown: user space stops, the kernel powers off through RTAS (-1, -1).
+      ['power-off', [0xffffffff, 0xffffffff], [0]],
     ]);
     expect(r.g.guest.klog.texts()).toContain('Power off requested');
     expect(r.g.platform.commands).toEqual([]);

@@ -12,6 +12,7 @@ import { PciCore } from './pci-scan.js';
 import type { PciDev } from './pci-dev.js';
 import { resolvePolicy, type GuestPolicy } from './policy.js';
 import { Scheduler, type Task, type TaskBody } from './sched.js';
+import { assignUnassignedResources } from './setup-bus.js';
 
 export interface LinuxGuestOptions {
   view: GuestView;
@@ -107,6 +108,8 @@ export class LinuxGuest implements DriverHost {
     yield this.sched.sleep(t.pciScanMs);
     for (const domain of this.domains) yield* this.pci.scanRootBus(domain);
     this.readPirqRouting();
+    // fs_initcall pcibios_assign_resources: what firmware left unassigned, then every bridge programmed.
+    assignUnassignedResources(this, this.pci.roots);
     yield this.sched.sleep(t.hotplugMs - t.pciScanMs);
     if (this.policy.name !== 'no-hotplug-driver') for (const d of this.hotplugDrivers) this.startHotplugDriver(d);
     yield this.sched.sleep(t.driversMs - t.hotplugMs);

@@ -82,6 +82,9 @@ const bridgeTypes: TypeDef[] = [
           // hw/pci/slotid_cap.c: a chassis number is mandatory.
           if (!dev.prop<number>('chassis_nr')) throw new QemuError('Bridge chassis not specified. Each bridge is required to be assigned a unique chassis id > 0.');
           if (dev.prop<boolean>('shpc')) dev.addCapability(R.PCI_CAP_ID_SHPC, 0x40, 8);
+          // pci_bridge_initfn: 66 MHz and fast back-to-back capable (real QEMU 7.2: Status 0x00b0,
+          // fixtures/qemu-7.2-linux/shpchp-pc.json; the pseries DTB lists both properties).
+          dev.config.set16(R.PCI_STATUS, dev.config.get16(R.PCI_STATUS) | R.PCI_STATUS_66MHZ | R.PCI_STATUS_FAST_BACK);
           C.slotIdInit(dev, 0x48, 0, dev.prop<number>('chassis_nr'));
           if (dev.prop<string>('msi') !== 'off') C.msiInit(dev, 0x4c, 1, true, true);
         },

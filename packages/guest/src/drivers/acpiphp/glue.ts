@@ -8,9 +8,9 @@ import { regs as R } from '@plugboard/pci-core';
 import type { LinuxGuest } from '../../os/linux.js';
 import type { GuestPciBus, PciDev, PciResource } from '../../os/pci-dev.js';
 import type { TaskBody } from '../../os/sched.js';
+import { assignBusResources } from '../../os/setup-bus.js';
 import { nodePath, type AmlInterpreter, type AmlNode, type AmlNotify } from './aml.js';
 import type { AcpiEvents } from './acpi.js';
-import { assignBusResources } from './assign.js';
 
 export const ACPI_NOTIFY_BUS_CHECK = 0;
 export const ACPI_NOTIFY_DEVICE_CHECK = 1;
@@ -239,7 +239,7 @@ export class AcpiphpGlue {
       }
     }
     const fresh = [...this.pendingAdd].filter((d) => d.bus === bus || isBelow(d.bus, bus));
-    assignBusResources(bus, fresh, this.guest.pci.devices(), this.rootWindows, (d, t) => this.guest.log('pci', d, t));
+    assignBusResources(this.guest, bus, fresh, bus.self ? bus.windows : this.rootWindows);
     for (const dev of fresh) {
       this.pendingAdd.delete(dev);
       this.guest.bindDriver(dev);

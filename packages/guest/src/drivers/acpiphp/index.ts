@@ -11,13 +11,13 @@ import type { LinuxGuest } from '../../os/linux.js';
 import type { PciDev } from '../../os/pci-dev.js';
 import { AcpiEvents, type AcpiHardware } from './acpi.js';
 import { AmlInterpreter } from './aml.js';
-import { rootWindows } from './assign.js';
+import { rootWindows } from './host-windows.js';
 import { AcpiphpGlue } from './glue.js';
 
 export { AmlInterpreter, nodePath, type AmlNode, type AmlNotify, type AmlValue } from './aml.js';
 export { AcpiEvents, WorkQueue, type AcpiHardware } from './acpi.js';
 export { AcpiphpGlue, type AcpiphpSlot, type AcpiphpBridge, type AcpiphpFunc } from './glue.js';
-export { assignBusResources, rootWindows } from './assign.js';
+export { rootWindows } from './host-windows.js';
 
 /** The ACPI tables firmware left in guest memory (QEMU's etc/acpi/tables via SeaBIOS). */
 export interface AcpiTables {

@@ -2,13 +2,14 @@
  * Bringing the devices behind a slot into the guest and taking them out again
  * (drivers/pci/hotplug/pciehp_pci.c): scan slot 0 of the secondary bus through the guest's
  * PciCore, number hot-added bridges (pci_hp_add_bridge), assign resources inside the port's
- * windows (./resources.ts), then add the devices (driver probe); and the reverse.
+ * windows (the PCI core's pci_assign_unassigned_bridge_resources, os/setup-bus.ts), then add
+ * the devices (driver probe); and the reverse.
  */
 import { regs as R } from '@plugboard/pci-core';
 import type { GuestPciBus, PciDev } from '../../os/pci-dev.js';
 import type { TaskBody } from '../../os/sched.js';
+import { assignUnassignedBridgeResources } from '../../os/setup-bus.js';
 import { EEXIST, ENODEV, type Controller } from './hpc.js';
-import { assignBridgeResources } from './resources.js';
 
 /** pciehp_configure_device: 0, -EEXIST when 00.0 is already there, -ENODEV when nothing answers. */
 export function* configureDevice(c: Controller): TaskBody<number> {
@@ -25,7 +26,7 @@ export function* configureDevice(c: Controller): TaskBody<number> {
     return ENODEV;
   }
   for (const dev of bus.devices.filter((d) => d.isBridge)) yield* hpAddBridge(c, bus, dev);
-  assignBridgeResources(c, found);
+  assignUnassignedBridgeResources(guest, port, 'pcieport', found);
   // pcie_bus_configure_settings: nothing to do under the default MPS policy (PCIE_BUS_DEFAULT).
   // pci_bus_add_devices: drivers probe; a new bridge is offered to pcieport and the hotplug drivers.
   for (const dev of found) addDevice(c, dev);

@@ -33,6 +33,15 @@ const ERROR_LOG_HEADER = 8;
 /** EPOW section: action code byte, modifier byte (rtas_parse_epow_errlog). */
 const EPOW_ACTION_SYSTEM_SHUTDOWN = 3;
 const EPOW_ACTION_POWER_OFF = 7;
+/** EPOW_SHUTDOWN_NORMAL: the event modifier (byte 9 of the EP section) of QEMU's system_powerdown log. */
+const EPOW_SHUTDOWN_NORMAL = 1;
+/**
+ * orderly_poweroff(): user space (/sbin/poweroff: systemd stopping its units) before the kernel
+ * powers off. Not from a spec: the time a small systemd guest takes; only the order matters.
+ */
+const ORDERLY_POWEROFF_MS = 1000;
+/** kernel_power_off -> pseries_power_off: rtas_call(power-off, 2, 1, NULL, -1, -1). */
+const POWER_ON_TIME_NONE = -1;
 
 export interface PseriesOptions {
   /** Ask for the dedicated hot-plug event source at CAS (OV5_HP_EVT), as Linux does. Default on. */
@@ -209,6 +218,7 @@ export class PseriesPlatform {
 
   /** Guest reset or power-off: interrupts released, state forgotten (the next boot redoes CAS). */
   reset(): void {
+    this.poweringOff = false;
     for (const u of this.unrequest.splice(0)) u();
     this.errorLog.length = 0;
     this.hotplugQueue.length = 0;
@@ -268,9 +278,36 @@ export class PseriesPlatform {
     const ep = findSection(parseLog(raw), 'EP');
     if (ep) {
       const action = ep[8]! & 0x0f;
-      if (action === EPOW_ACTION_SYSTEM_SHUTDOWN || action === EPOW_ACTION_POWER_OFF) this.printk('Power off requested');
+      if (action === EPOW_ACTION_SYSTEM_SHUTDOWN && ep[9] === EPOW_SHUTDOWN_NORMAL) {
+        // handle_system_shutdown(EPOW_SHUTDOWN_NORMAL)
+        this.printk('Power off requested');
+        this.orderlyPoweroff();
+      } else if (action === EPOW_ACTION_SYSTEM_SHUTDOWN || action === EPOW_ACTION_POWER_OFF) this.printk('Power off requested');
     }
     return true;
+  }
+
+  private poweringOff = false;
+
+  /**
+   * orderly_poweroff(true): user space shuts down, then kernel_power_off prints `reboot: Power
+   * down` and pseries_power_off calls RTAS power-off(-1, -1). QEMU stops the vCPU in the call
+   * (rtas_power_off): the kernel never returns from it, so the task stays there until a reset.
+   */
+  private orderlyPoweroff(): void {
+    const guest = this.guest;
+    if (!guest || this.poweringOff) return;
+    this.poweringOff = true;
+    const sched = guest.sched;
+    const rtas = this.rtas!;
+    const printk = (l: string) => this.printk(l);
+    sched.spawn('poweroff', (function* () {
+      yield sched.sleep(ORDERLY_POWEROFF_MS);
+      printk('reboot: Power down');
+      const [rc] = rtas.call('power-off', [POWER_ON_TIME_NONE, POWER_ON_TIME_NONE], 1);
+      if (rc !== 0) printk(`RTAS power-off returned ${rc}`);
+      yield sched.wait(sched.signal('machine_halt')); // for (;;);
+    })());
   }
 
   private *hotplugWorker(onHotplug: (hp: HotplugLog) => TaskBody<void>): TaskBody<void> {
