@@ -10,6 +10,7 @@
 //    - cold-plugged: every -device on the command line, launch -> first command answered;
 //    - hot-plugged: the bridges on the command line, then one device_add per device over QMP.
 //    Printed with the cost per device, so a super-linear curve shows as a growing per-device figure.
+// 3. Guest boot on q35 (ACPI hotplug on, the default) with 1, 64, 240 pcie-root-ports, in process.
 //
 //   BENCH_SCALE_COUNTS=1,10,100,1000  BENCH_SCALE_RUNS=5  BENCH_SCALE_MACHINES=200
 import { BARE, PEERS, median, ratio, rssKiB, sleep, startQmp } from './lib.mjs';
@@ -143,5 +144,30 @@ async function curve() {
   if (pb && q) console.log(`  plugboard / qemu 7.2 at N=${pb.n}: cold start ${ratio(pb.c.full, q.c.full)}, hot-plugging all ${ratio(pb.h.ms, q.h.ms)}, RSS ${ratio(pb.c.rss, q.c.rss)}`);
 }
 
+// ---- 3. guest boot vs root ports ---------------------------------------------------------------
+/** q35 defaults (ACPI hotplug on: the DSDT describes every root port), in one process: create + boot to idle. */
+async function boot() {
+  const { PlugboardServer, parseMachineArgs } = await import('../apps/qmp-server/dist/index.js');
+  console.log(`\n== guest boot, q35 (ACPI hotplug on) with N pcie-root-ports, in process (create + guest to idle), median of ${RUNS}`);
+  for (const n of [1, 64, 240]) {
+    const args = ['-M', 'q35', '-nodefaults'];
+    for (let i = 0; i < n; i++) {
+      const slot = 1 + Math.floor(i / 8);
+      args.push('-device', `pcie-root-port,id=rp${i},bus=pcie.0,addr=${slot.toString(16)}.${i % 8},chassis=${i + 1},slot=${i + 1}${i % 8 === 0 ? ',multifunction=on' : ''}`);
+    }
+    const opts = parseMachineArgs(args);
+    const t = [];
+    for (let r = 0; r <= RUNS; r++) {
+      const t0 = performance.now();
+      const s = PlugboardServer.create({ ...opts, start: true });
+      s.machine.clock.runUntilIdle();
+      if (r > 0) t.push(performance.now() - t0); // the first run warms the code
+      await s.close();
+    }
+    console.log(`  ${String(n).padStart(3)} root ports: ${fmt(median(t), 1)} ms`);
+  }
+}
+
 await memory();
 await curve();
+await boot();

@@ -4,35 +4,22 @@
  * cycle completes over QMP. Undeclared options and bad values are refused with the location.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLI, RawQmp } from './harness.js';
+import { afterEachCleanups, tempDir, until } from '../../qmp-server/test/reliability/helpers.js';
 
 const PLUGIN = fileURLToPath(new URL('../../../examples/ged-hotplug/dist/index.js', import.meta.url));
 const NIC = { driver: 'e1000e', id: 'nic1', bus: 'pcie.0' };
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = afterEachCleanups();
 
 function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-plugopt-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const t = tempDir('plugopt');
+  cleanups.push(t.remove);
+  return t.dir;
 }
 
 const fail = (...args: string[]) => {

@@ -2,7 +2,7 @@
  * A machine behind one or more QMP monitors (unix, TCP, or an attached stream).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { Plugin, PluginSet } from '@plugboard/qdev';
+import { ghashKeyOrder, type Plugin, type PluginSet } from '@plugboard/qdev';
 import { createMachine, createPluginSet, type CreateMachineOptions } from '@plugboard/machines';
 import { DEFAULT_CLOSE_GRACE_MS, QmpDispatcher, QmpServer } from '@plugboard/qmp';
 import { attachGuest, attachPseriesGuest, parseGuestPolicy, provideAcpiTables, type HotplugDriver, type PciDriver } from '@plugboard/guest';
@@ -34,7 +34,8 @@ export interface PlugboardServerOptions extends CreateMachineOptions {
 
 export class PlugboardServer {
   readonly host: MachineHost;
-  readonly dispatcher = new QmpDispatcher();
+  /** QEMU's QAPI visitor keeps unvisited argument names in a GHashTable: name the unexpected one it names. */
+  readonly dispatcher = new QmpDispatcher({ unvisitedOrder: ghashKeyOrder });
   readonly qmp: QmpServer;
 
   private constructor(host: MachineHost) {

@@ -4,16 +4,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QmpClient } from '@plugboard/qmp';
 import { parseDaemonArgs, runDaemon, type DaemonPlan } from '../src/index.js';
-import { RawClient, tempDir, within } from './reliability/helpers.js';
+import { afterEachCleanups, RawClient, tempDir, within } from './reliability/helpers.js';
 
 const BIN = fileURLToPath(new URL('../dist/plugboard-qmp.js', import.meta.url));
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = afterEachCleanups();
 
 describe('plugboard-qmp command line', () => {
   it('--machines N --socket-dir DIR --machine QEMU-OPTIONS', () => {

@@ -3,16 +3,13 @@
  * server. Machines must be as independent as separate QEMU processes would be.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QmpClient, QmpError } from '@plugboard/qmp';
 import { definePlugin, QemuError } from '@plugboard/qdev';
 import { Fleet, type FleetMachine, type PlugboardServerOptions } from '../src/index.js';
-import { RawClient, sleep, tempDir, within } from './reliability/helpers.js';
+import { afterEachCleanups, RawClient, sleep, tempDir, within } from './reliability/helpers.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = afterEachCleanups();
 
 async function fleetOf(n: number, defaults: PlugboardServerOptions = { type: 'pc', nodefaults: true, start: true }, extra: Partial<ConstructorParameters<typeof Fleet>[0]> = {}) {
   const t = tempDir('fleet');

@@ -2,20 +2,12 @@
  * One call for the server: run the firmware and boot the OS when the VM first runs
  * (QEMU's `cont` after `-S`), and again after every system reset.
  */
-import type { GuestView } from '@plugboard/pci-core';
-import type { Clock, Timer } from '@plugboard/qdev';
 import { FirmwarePanic } from './firmware/regions.js';
 import { runFirmware, type FirmwareOptions, type FirmwareResult } from './firmware/seabios.js';
 import { LinuxGuest, type LinuxGuestOptions } from './os/linux.js';
+import { bindPowerCycle, type MachineLike } from './power-cycle.js';
 
-/** What attachGuest needs of a machine (PlugboardMachine has all of it). */
-export interface MachineLike {
-  guestView: GuestView;
-  clock: Clock;
-  onFirstStart?: (() => void) | undefined;
-  /** Machine.onReset, when the machine has one: the guest reboots on system_reset. */
-  onReset?(hook: (reason: { guest: boolean; reason: string }) => void): void;
-}
+export type { MachineLike } from './power-cycle.js';
 
 export interface AttachOptions extends Omit<LinuxGuestOptions, 'view' | 'clock'> {
   /** Firmware options (RAM size, fw_cfg values); its debug lines go to `firmware.log`. */
@@ -42,13 +34,8 @@ export const DEFAULT_KERNEL_START_MS = 1000;
 export function attachGuest(machine: MachineLike, opts: AttachOptions = {}): AttachedGuest {
   const guest = new LinuxGuest({ ...opts, view: machine.guestView, clock: machine.clock });
   let firmware: FirmwareResult | undefined;
-  let attached = true;
-  let started = false;
-  let kernelStart: Timer | undefined;
   let panicked: string | undefined;
-  const power = () => {
-    if (!attached) return;
-    started = true;
+  const detach = bindPowerCycle(machine, guest, () => {
     try {
       firmware = runFirmware(machine.guestView, opts.firmware);
     } catch (e) {
@@ -57,26 +44,10 @@ export function attachGuest(machine: MachineLike, opts: AttachOptions = {}): Att
       firmware = undefined;
       opts.firmware?.log?.(e.message);
       panicked = e.message;
-      return;
+      return undefined;
     }
     panicked = undefined;
-    kernelStart = guest.sched.after(opts.kernelStartMs ?? DEFAULT_KERNEL_START_MS, 'kernel-start', () => guest.boot());
-  };
-  const halt = () => {
-    kernelStart?.cancel();
-    guest.halt();
-  };
-  const previous = machine.onFirstStart;
-  machine.onFirstStart = () => {
-    previous?.();
-    power();
-  };
-  // A reset reruns the firmware from the reset vector: only once the VM has run at all,
-  // and from a clock timer so it happens while (and only when) the VM runs.
-  machine.onReset?.((reason) => {
-    if (!attached || !started || reason.reason === 'cold') return;
-    halt();
-    guest.sched.defer('reset', power);
+    return guest.sched.after(opts.kernelStartMs ?? DEFAULT_KERNEL_START_MS, 'kernel-start', () => guest.boot());
   });
   return {
     guest,
@@ -86,9 +57,6 @@ export function attachGuest(machine: MachineLike, opts: AttachOptions = {}): Att
     get firmwarePanic() {
       return panicked;
     },
-    detach() {
-      attached = false;
-      halt();
-    },
+    detach,
   };
 }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { aml as A, slotDeviceName } from '../src/aml/index.js';
 import { amlObjects, BOARDS, dsdtOf, recordedDsdt } from './aml-helpers.js';
+import { buildPc } from './boards.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -90,5 +91,23 @@ describe('monitor helpers (HMP i/o output of QEMU 7.2.22)', async () => {
     const t = dsdtForController(BOARDS.pc().acpi);
     expect(dumpTable(t).split('\n')[0]).toMatch(/^00000000: 44 53 44 54 .* {2}DSDT/);
     expect(Buffer.from(dumpTable(t, 'base64'), 'base64')).toEqual(Buffer.from(t));
+  });
+});
+
+describe('dsdtForController: the table of the current tree, rebuilt only when it changes', async () => {
+  const { dsdtForController, busDevicesKey } = await import('../src/aml/index.js');
+  it('follows BSEL assignment and device_add, and hands out independent copies', () => {
+    let beforeInit: Uint8Array | undefined;
+    const b = buildPc({ devices: [{ driver: 'pci-bridge', id: 'br1', chassis_nr: 1, addr: '3' }], beforeReady: (x) => (beforeInit = dsdtForController(x.acpi)) });
+    // Before the first reset no bus has a BSEL: no slot objects; after it, the recorded layout.
+    const t1 = dsdtForController(b.acpi);
+    expect(t1).toEqual(dsdtOf(b));
+    expect(t1).not.toEqual(beforeInit);
+    t1.fill(0); // a copy: the next caller is not affected
+    expect(dsdtForController(b.acpi)).toEqual(dsdtOf(b));
+    const key = busDevicesKey(b.root, true);
+    b.add({ driver: 'pci-bridge', id: 'br2', chassis_nr: 2, addr: '5' });
+    expect(busDevicesKey(b.root, true)).not.toBe(key);
+    expect(dsdtForController(b.acpi)).toEqual(dsdtOf(b));
   });
 });

@@ -4,9 +4,8 @@
  * hex. RTAS finds connectors by index through it, spapr_dt_drc() lists them in its hash-table
  * order, and spapr_drc_reset_all() walks it in that order.
  */
-import { Container, type QObject } from '@plugboard/qdev';
+import { Container, GHashOrder, type QObject } from '@plugboard/qdev';
 import * as K from './constants.js';
-import { GHashOrder } from './ghash.js';
 import type { DrcHost, SpaprDrc } from './drc.js';
 
 const aliasName = (index: number): string => index.toString(16);

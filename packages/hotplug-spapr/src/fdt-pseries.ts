@@ -5,7 +5,6 @@
  * `-M pseries` with the same devices. At reset this is the tree `-machine dumpdtb` writes;
  * after CAS it carries the negotiated option vector 5 and the dynamic-memory node.
  */
-import { randomBytes } from 'node:crypto';
 import * as K from './constants.js';
 import { FdtNode, cells, concat, strings, u64s } from './fdt.js';
 import { dtDrcArrays } from './fdt-pci.js';
@@ -156,7 +155,7 @@ function dtChosen(spapr: Spapr, root: FdtNode): void {
   n.setpropCell('qemu,graphic-depth', GRAPHIC_DEPTH);
   n.setpropCell('linux,pci-probe-only', 0);
   n.setprop('ibm,arch-vec-5-platform-support', OV5_PLATFORM_SUPPORT);
-  n.setprop('rng-seed', spapr.options.rngSeed?.() ?? new Uint8Array(randomBytes(RNG_SEED_BYTES)));
+  n.setprop('rng-seed', spapr.options.rngSeed?.() ?? globalThis.crypto.getRandomValues(new Uint8Array(RNG_SEED_BYTES)));
   n.setprop('ibm,architecture-vec-5', ovecBytes(spapr.cas.ov5));
 }
 

@@ -16,7 +16,8 @@ export { attachSpapr, Spapr, phbOfBus, type SpaprOptions } from './spapr.js';
 export { spaprOf } from './registry.js';
 export { SpaprDrc, DRC_CLASSES, drcIndex, drcTypes, type DrcClassInfo, type DrcBackend, type DrcHost } from './drc.js';
 export { DrcContainer } from './container.js';
-export { GHashOrder, gStrHash } from './ghash.js';
+/** Kept for existing importers; the model lives in qdev. */
+export { GHashOrder, gStrHash } from '@plugboard/qdev';
 export { SpaprEvents, type SpaprEventLogEntry, type DrcIdentifier, type SpaprEventsHost } from './events.js';
 export { SpaprRtas, type RtasDispatcher, type RtasHandler, type RtasContext } from './rtas.js';
 export { SparseGuestMemory, ld32, st32, type GuestMemory } from './memory.js';

@@ -19,3 +19,4 @@ export {
   definePlugin, configurePlugin, PluginSet, type Plugin, type PluginOptionDef, type PluginCommand, type PluginHmpCommand, type MachineTypeDef, type MachineCreateContext, type MachineOptions,
 } from './plugin.js';
 export { coreTypes } from './core-types.js';
+export { GHashOrder, gStrHash, ghashKeyOrder } from './ghash.js';

@@ -5,7 +5,7 @@
 import { QmpError, type QmpErrorClass } from './errors.js';
 import type { JsonStreamItem } from './json-streamer.js';
 import { qdictOrder } from './qdict-order.js';
-import { checkArguments, qapiEnum, type QapiMembers } from './qapi.js';
+import { checkArguments, memberOrder, qapiEnum, type QapiMembers, type UnvisitedOrder } from './qapi.js';
 import type { QmpSession } from './session.js';
 
 /** What a handler gets besides its arguments. */
@@ -55,6 +55,11 @@ export interface QmpDispatcherOptions {
    * only commands with allowPreconfig may run. Default: always true.
    */
   machineReady?: () => boolean;
+  /**
+   * Which argument QEMU names as unexpected when a command gets several (see UnvisitedOrder).
+   * Default memberOrder; pass @plugboard/qdev's ghashKeyOrder to name the same one as QEMU.
+   */
+  unvisitedOrder?: UnvisitedOrder;
 }
 
 export const QMP_CAPABILITIES = 'qmp_capabilities';
@@ -89,9 +94,11 @@ export interface DispatchSession {
 export class QmpDispatcher {
   private readonly commands = new Map<string, QmpCommandDef>();
   private readonly machineReady: () => boolean;
+  private readonly unvisitedOrder: UnvisitedOrder;
 
   constructor(options: QmpDispatcherOptions = {}) {
     this.machineReady = options.machineReady ?? (() => true);
+    this.unvisitedOrder = options.unvisitedOrder ?? memberOrder;
     this.register({
       name: QMP_CAPABILITIES,
       args: { '*enable': [qapiEnum('oob')] },
@@ -180,7 +187,7 @@ export class QmpDispatcher {
     }
     const args = hasOwn(req, 'arguments') ? (req.arguments as Record<string, unknown>) : {};
     if (!cmd.allowExtraArgs) {
-      const bad = checkArguments(args, cmd.args);
+      const bad = checkArguments(args, cmd.args, this.unvisitedOrder);
       if (bad !== null) return fail(bad);
     }
     return this.invoke(cmd, args, session, id, hasId, oob);

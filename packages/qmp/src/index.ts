@@ -13,7 +13,7 @@ export {
 export { isJsonFloat } from './json-values.js';
 export { toQmpJson, quoteQemuString, formatDouble } from './json-writer.js';
 export { qdictBucket, qdictOrder } from './qdict-order.js';
-export { checkArguments, qapiEnum, type QapiType, type QapiEnum, type QapiMembers } from './qapi.js';
+export { checkArguments, memberOrder, qapiEnum, type QapiType, type QapiEnum, type QapiMembers, type UnvisitedOrder } from './qapi.js';
 export {
   QmpDispatcher,
   QMP_CAPABILITIES,

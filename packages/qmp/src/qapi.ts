@@ -3,10 +3,8 @@
 // members in schema order, the first failure wins, error paths such as
 // 'events[0].data.key', and the same choice of "unexpected" member.
 
-import { GHashTableModel } from './ghash.js';
 import { isJsonFloat } from './json-values.js';
 import { qdictOrder } from './qdict-order.js';
-import { qemuStringBytes } from './utf8.js';
 
 const ENUM_VALUES: unique symbol = Symbol('qapi.enum');
 
@@ -52,6 +50,21 @@ export const QERR_INVALID_PARAMETER_TYPE = (name: string, expected: string): str
   `Invalid parameter type for '${name}', expected: ${expected}`;
 export const QERR_INVALID_PARAMETER_VALUE = (name: string, expected: string): string => `Parameter '${name}' expects ${expected}`;
 
+/**
+ * Iteration order of QEMU's table of the argument names not visited yet (a GLib GHashTable,
+ * qapi/qobject-input-visitor.c), given the names put in (the object's members, in its order) and
+ * those visited since (taken out, in order). QEMU reports the first name left as unexpected, so
+ * the order decides which one it names when there are several.
+ */
+export type UnvisitedOrder = (inserted: readonly string[], visited: readonly string[]) => readonly string[];
+
+/**
+ * The default UnvisitedOrder: the names left, in the object's own order. It names the same member
+ * as QEMU when one is unexpected; for QEMU's choice among several, pass a GLib hash-table model
+ * (the server passes @plugboard/qdev's ghashKeyOrder).
+ */
+export const memberOrder: UnvisitedOrder = (inserted, visited) => inserted.filter((k) => !visited.includes(k));
+
 class VisitError {
   constructor(readonly desc: string) {}
 }
@@ -60,8 +73,8 @@ interface StackObject {
   name: string | null;
   obj: Record<string, unknown> | unknown[];
   isDict: boolean;
-  /** Dict: names not visited yet. */
-  unvisited?: GHashTableModel;
+  /** Dict: names visited so far, in order. */
+  visited?: string[];
   /** List: position of the next element, and QEMU's index (last consumed). */
   next: number;
   index: number;
@@ -78,7 +91,10 @@ function has(obj: Record<string, unknown>, key: string): boolean {
 class InputVisitor {
   private readonly stack: StackObject[] = []; // top = last
 
-  constructor(private readonly root: Record<string, unknown>) {}
+  constructor(
+    private readonly root: Record<string, unknown>,
+    private readonly unvisitedOrder: UnvisitedOrder,
+  ) {}
 
   /** full_name_nth(): the dotted/indexed path QEMU prints for `name` in the current container. */
   fullName(name: string | null, skip = 0): string {
@@ -102,7 +118,7 @@ class InputVisitor {
     if (tos.isDict) {
       const dict = tos.obj as Record<string, unknown>;
       if (!has(dict, name!)) return null;
-      if (consume) tos.unvisited!.remove(name!);
+      if (consume) tos.visited!.push(name!);
       return { value: dict[name!], container: dict, key: name! };
     }
     const list = tos.obj as unknown[];
@@ -121,13 +137,8 @@ class InputVisitor {
   }
 
   private push(name: string | null, obj: Record<string, unknown> | unknown[]): void {
-    const frame: StackObject = { name, obj, isDict: !Array.isArray(obj), next: 0, index: -1 };
-    if (frame.isDict) {
-      // The table is filled in the dict's own iteration order, as QEMU does.
-      frame.unvisited = new GHashTableModel(qemuStringBytes);
-      for (const k of qdictOrder(obj)) frame.unvisited.insert(k);
-    }
-    this.stack.push(frame);
+    const isDict = !Array.isArray(obj);
+    this.stack.push({ name, obj, isDict, visited: isDict ? [] : undefined, next: 0, index: -1 });
   }
 
   visitStruct(name: string | null, members: QapiMembers): void {
@@ -140,8 +151,10 @@ class InputVisitor {
       if (optional && !this.tryGet(member, false)) continue;
       this.visit(member, type);
     }
-    const tos = this.stack[this.stack.length - 1]!;
-    const extra = tos.unvisited!.keysInOrder()[0];
+    const { obj, visited } = this.stack[this.stack.length - 1]!;
+    // QEMU fills the table in the dict's own iteration order.
+    const names = qdictOrder(obj);
+    const extra = names.length > visited!.length ? this.unvisitedOrder(names, visited!)[0] : undefined;
     if (extra !== undefined) throw new VisitError(`Parameter '${this.fullName(extra)}' is unexpected`);
     this.stack.pop();
   }
@@ -212,14 +225,14 @@ function isInt64(value: unknown, container: object | null, key: string | number)
  * Check command arguments like a QEMU marshaller: returns the error desc of
  * the first problem, or null when `args` matches `members` exactly.
  */
-export function checkArguments(args: Record<string, unknown>, members: QapiMembers = {}): string | null {
+export function checkArguments(args: Record<string, unknown>, members: QapiMembers = {}, unvisitedOrder: UnvisitedOrder = memberOrder): string | null {
   if (isEmpty(args)) {
     // Fast path for the common argument-less call: only a required member can fail.
     for (const spec of Object.keys(members)) if (!spec.startsWith('*')) return QERR_MISSING_PARAMETER(spec);
     return null;
   }
   try {
-    new InputVisitor(args).visitStruct(null, members);
+    new InputVisitor(args, unvisitedOrder).visitStruct(null, members);
     return null;
   } catch (e) {
     if (e instanceof VisitError) return e.desc;

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { checkArguments, JsonStreamer, qapiEnum, QmpDispatcher, QmpError, QmpServer } from '../src/index.js';
-import { makeDispatcher, QEMU_VERSION } from './helpers.js';
+import { checkArguments, JsonStreamer, qapiEnum, qdictOrder, QmpDispatcher, QmpError, QmpServer } from '../src/index.js';
+import { ghashKeyOrder, makeDispatcher, QEMU_VERSION } from './helpers.js';
 
 /** A session over in-memory streams: send bytes, read reply lines. */
 function harness(dispatcher = makeDispatcher(), opts: { oob?: boolean; machineReady?: boolean } = {}) {
@@ -209,7 +209,7 @@ describe('checkArguments (qapi/qobject-input-visitor.c)', () => {
     let v: Record<string, unknown> = {};
     // parse with the real streamer so floats are marked
     new JsonStreamer((i) => (v = i.value as Record<string, unknown>)).feed(json);
-    return checkArguments(v, schema as never);
+    return checkArguments(v, schema as never, ghashKeyOrder);
   };
 
   const cases: [string, string | null][] = [
@@ -238,7 +238,12 @@ describe('checkArguments (qapi/qobject-input-visitor.c)', () => {
   for (const [json, expected] of cases) it(json, () => expect(check(json)).toBe(expected));
 
   it('names the same unexpected member as QEMU when there are several', () => {
-    expect(checkArguments({ id: 'x', y: 1, z: 2, w: 3 }, { id: 'str' })).toBe("Parameter 'z' is unexpected");
+    expect(checkArguments({ id: 'x', y: 1, z: 2, w: 3 }, { id: 'str' }, ghashKeyOrder)).toBe("Parameter 'z' is unexpected");
+  });
+
+  it('without a table order names the first unexpected member in QDict order', () => {
+    expect(qdictOrder({ id: 'x', y: 1, z: 2, w: 3 })).toEqual(['w', 'y', 'z', 'id']);
+    expect(checkArguments({ id: 'x', y: 1, z: 2, w: 3 }, { id: 'str' })).toBe("Parameter 'w' is unexpected");
   });
 });
 

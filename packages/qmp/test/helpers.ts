@@ -5,7 +5,12 @@
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+// qmp depends on nothing: QEMU's choice among several unexpected arguments is GLib's hash-table
+// order, which the server injects from qdev. The transcripts come from QEMU, so the tests inject it too.
+import { ghashKeyOrder } from '../../qdev/src/ghash.js';
 import { QmpDispatcher, QmpError, qapiEnum, type QmpVersion } from '../src/index.js';
+
+export { ghashKeyOrder };
 
 export const QEMU_VERSION: QmpVersion = {
   qemu: { micro: 22, minor: 2, major: 7 },
@@ -17,7 +22,7 @@ export const GREETING =
 
 /** Commands the recorded QEMU transcripts use; the handlers answer as that QEMU did. */
 export function makeDispatcher(): QmpDispatcher {
-  const d = new QmpDispatcher();
+  const d = new QmpDispatcher({ unvisitedOrder: ghashKeyOrder });
   // StatusInfo members in schema order: running, singlestep, status.
   d.register({ name: 'query-status', handler: () => ({ running: false, singlestep: false, status: 'prelaunch' }) });
   d.register({

@@ -7,15 +7,15 @@
  * test does the wiring itself (the lines the server needs).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QmpClient } from '@plugboard/qmp';
 import type { Plugin } from '@plugboard/qdev';
 import { PlugboardServer } from '../../src/index.js';
 import { registerGuestDriver } from '../../../../packages/testkit/dist/index.js';
+import { afterEachCleanups, tempDir, until } from '../reliability/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(ROOT, 'apps/cli/dist/plugboard.js');
@@ -26,25 +26,12 @@ const GED_LINE = 'ACPI: GED: PCI hotplug controller';
 
 interface GedStatus { up: number; gdat: number; slots: Array<{ slot: number; device: string; pending: boolean }> }
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = afterEachCleanups();
 
 function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-ged-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const t = tempDir('ged');
+  cleanups.push(t.remove);
+  return t.dir;
 }
 
 /** device_add, the guest takes the slot (the controller's bitmaps read back to 0), device_del, DEVICE_DELETED. */

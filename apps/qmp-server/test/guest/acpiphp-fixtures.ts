@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { pciCatalogPlugin, type TraceRecord } from '@plugboard/pci-core';
-import { corePlugin, createMachine, createPluginSet, machinesPlugin, type PlugboardMachine } from '@plugboard/machines';
+import { type TraceRecord } from '@plugboard/pci-core';
+import { createMachine, createPluginSet, type PlugboardMachine } from '@plugboard/machines';
+import { builtinPlugins } from '../../src/plugins.js';
 import { deviceAdd, deviceDel, type MachineEvent, type PropValue } from '@plugboard/qdev';
 import { attachGuest, createAcpiphpDriver, provideAcpiTables, type AttachOptions, type LinuxGuest } from '@plugboard/guest';
 import { buildPciHotplugDsdt } from '../../../../packages/hotplug-acpi/src/aml/index.js';
@@ -58,7 +59,8 @@ export function machineFrom(fx: AcpiphpFixture): { m: PlugboardMachine; ramSize:
     for (const kv of rest) opts[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
     devices.push({ opts });
   });
-  const plugins = createPluginSet([corePlugin, pciCatalogPlugin, machinesPlugin]);
+  // The built-ins the server loads (PCIe slots on root ports, SHPC, ...), as a real QEMU has them.
+  const plugins = createPluginSet(builtinPlugins());
   return { m: createMachine(plugins, { type, nodefaults: argv.includes('-nodefaults'), devices }), ramSize };
 }
 

@@ -1,5 +1,6 @@
 /**
- * Shared by the fleet and reliability suites: temporary directories, an in-memory QMP stream,
+ * Shared by the fleet, reliability and CLI suites: clean-ups after each test, temporary
+ * directories, polling, an in-memory QMP stream,
  * a raw socket client that keeps the server's bytes, and a watch on the dispatcher that tells
  * QEMU's errors (QmpError) from JavaScript exceptions leaking out as GenericError.
  */
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex, PassThrough } from 'node:stream';
 import { QMP_ERROR_CLASSES, QmpClient, QmpError, type QmpDispatcher } from '@plugboard/qmp';
+import { afterEach } from 'vitest';
 import type { PlugboardServer } from '../../src/index.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -17,6 +19,26 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function tempDir(tag: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `pb-${tag}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What to undo after each test of the calling file: push to it; it runs last first. */
+export function afterEachCleanups(): Array<() => unknown> {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return cleanups;
+}
+
+/** Polls `f` every 20 ms until it returns something other than undefined; fails after `ms`. */
+export async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
 }
 
 /** A QmpClient talking to `server` through memory: no socket, same session code. */

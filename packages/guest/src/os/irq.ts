@@ -39,6 +39,7 @@ export interface MsiMessage {
 const FIRST_DEVICE_VECTOR = 0x21;
 const FIRST_SYSTEM_VECTOR = 0xec;
 const IA32_SYSCALL_VECTOR = 0x80;
+const VECTORS_PER_CPU = FIRST_SYSTEM_VECTOR - FIRST_DEVICE_VECTOR - 1; // 202
 /**
  * Vectors CPU 0 has activated for legacy IRQs (the timer on 0x30 as the kernel logs it, the
  * ACPI SCI and one more) before the PCIe port services ask for theirs. Calibrated against
@@ -112,7 +113,7 @@ export class IrqDispatcher {
     let best = -1;
     let bestFree = 0;
     this.vectors.forEach((used, cpu) => {
-      const free = FIRST_SYSTEM_VECTOR - FIRST_DEVICE_VECTOR - 1 - used.size;
+      const free = VECTORS_PER_CPU - used.size;
       if (free > bestFree) [best, bestFree] = [cpu, free];
     });
     const releaseIrq = () => this.msiIrqs.delete(irq);

@@ -60,6 +60,12 @@ export class LinuxGuest implements DriverHost {
   readonly irq: IrqDispatcher;
   readonly pci: PciCore;
   state: 'off' | 'booting' | 'running' = 'off';
+  /**
+   * What ACPI `_OSC` granted for the PCI host bridge's PCIe hotplug (Linux's
+   * host->native_pcie_hotplug, decided when the root bus is added); undefined without ACPI,
+   * where the OS drives hotplug natively.
+   */
+  nativePcieHotplug: boolean | undefined;
   private readonly domains: number[];
   private readonly hotplugDrivers: HotplugDriver[];
   private readonly pciDrivers: PciDriver[];
@@ -97,6 +103,7 @@ export class LinuxGuest implements DriverHost {
   boot(): void {
     if (this.state !== 'off' || this.policy.name === 'none') return;
     this.state = 'booting';
+    this.nativePcieHotplug = undefined;
     this.klog.start();
     this.klog.printk(`Linux version 6.1.0 (plugboard guest, policy ${this.policy.name}${this.policy.slow === 1 ? '' : `, slow=${this.policy.slow}`})`);
     this.irq.attach();

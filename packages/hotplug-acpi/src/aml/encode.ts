@@ -108,16 +108,55 @@ function fieldLength(bits: number): Aml {
   return bytes(...out);
 }
 
-/** A package-encoded term: opcode(s), PkgLength, body. */
+/** A package-encoded term: opcode(s), PkgLength, body (one allocation, the parts copied once). */
 function pkg(op: Aml, ...body: Aml[]): Aml {
-  const b = concat(...body);
-  return concat(op, pkgLength(b.length), b);
+  let bodyLen = 0;
+  for (const p of body) bodyLen += p.length;
+  const len = pkgLength(bodyLen);
+  const out = new Uint8Array(op.length + len.length + bodyLen);
+  out.set(op, 0);
+  out.set(len, op.length);
+  let at = op.length + len.length;
+  for (const p of body) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Names already encoded, by their text. A DSDT repeats the same few names (BSEL, _ADR, PCEJ...)
+ * in every slot: each is validated and encoded once. The cached bytes are shared, so they are
+ * only ever copied into a term; the exported encoders hand out copies.
+ */
+const segCache = new Map<string, Aml>();
+const nameCache = new Map<string, Aml>();
+
+function segBytes(seg: string): Aml {
+  let b = segCache.get(seg);
+  if (!b) {
+    if (!/^[A-Z_][A-Z0-9_]{0,3}$/.test(seg)) throw new RangeError(`bad AML NameSeg '${seg}'`);
+    b = utf8.encode(seg.padEnd(4, '_'));
+    segCache.set(seg, b);
+  }
+  return b;
 }
 
 /** NameSeg: 4 characters, padded with '_' (QEMU pads short names the same way). */
 export function nameSeg(seg: string): Aml {
-  if (!/^[A-Z_][A-Z0-9_]{0,3}$/.test(seg)) throw new RangeError(`bad AML NameSeg '${seg}'`);
-  return new TextEncoder().encode(seg.padEnd(4, '_'));
+  return segBytes(seg).slice();
+}
+
+/** nameString's bytes, shared (see nameCache). */
+function nameBytes(path: string): Aml {
+  let b = nameCache.get(path);
+  if (!b) {
+    b = encodeNameString(path);
+    nameCache.set(path, b);
+  }
+  return b;
 }
 
 /**
@@ -125,6 +164,10 @@ export function nameSeg(seg: string): Aml {
  * MultiNamePath of dot-separated segments.
  */
 export function nameString(path: string): Aml {
+  return nameBytes(path).slice();
+}
+
+function encodeNameString(path: string): Aml {
   let i = 0;
   const prefix: number[] = [];
   if (path.startsWith('\\')) {
@@ -136,7 +179,7 @@ export function nameString(path: string): Aml {
     i++;
   }
   const rest = path.slice(i);
-  const segs = rest === '' ? [] : rest.split('.').map(nameSeg);
+  const segs = rest === '' ? [] : rest.split('.').map(segBytes);
   const head = bytes(...prefix);
   if (segs.length === 0) return concat(head, bytes(NULL_NAME));
   if (segs.length === 1) return concat(head, segs[0]!);
@@ -146,6 +189,14 @@ export function nameString(path: string): Aml {
 
 /** An integer constant the way aml_int encodes it. */
 export function int(v: number | bigint): Aml {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff) {
+    // The common case without BigInt: same encodings as below.
+    if (v === 0) return bytes(ZERO_OP);
+    if (v === 1) return bytes(ONE_OP);
+    if (v <= 0xff) return bytes(BYTE_PREFIX, v);
+    if (v <= 0xffff) return bytes(WORD_PREFIX, v & 0xff, v >>> 8);
+    return bytes(DWORD_PREFIX, v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
+  }
   const n = BigInt(v);
   if (n < 0n) throw new RangeError('AML integers are unsigned');
   if (n === 0n) return bytes(ZERO_OP);
@@ -159,7 +210,7 @@ export function int(v: number | bigint): Aml {
 
 /** String constant (ASCII, NUL-terminated). */
 export function string(s: string): Aml {
-  return concat(bytes(STRING_PREFIX), new TextEncoder().encode(s), bytes(0));
+  return concat(bytes(STRING_PREFIX), utf8.encode(s), bytes(0));
 }
 
 export const local = (n: number): Aml => bytes(LOCAL0_OP + n);
@@ -167,28 +218,28 @@ export const arg = (n: number): Aml => bytes(ARG0_OP + n);
 /** A name reference used as a term (a data object or a field unit). */
 export const ref = (path: string): Aml => nameString(path);
 
-export const name = (n: string, value: Aml): Aml => concat(bytes(NAME_OP), nameString(n), value);
-export const scope = (n: string, ...terms: Aml[]): Aml => pkg(bytes(SCOPE_OP), nameString(n), ...terms);
-export const device = (n: string, ...terms: Aml[]): Aml => pkg(bytes(EXT_OP_PREFIX, DEVICE_OP), nameString(n), ...terms);
+export const name = (n: string, value: Aml): Aml => concat(bytes(NAME_OP), nameBytes(n), value);
+export const scope = (n: string, ...terms: Aml[]): Aml => pkg(bytes(SCOPE_OP), nameBytes(n), ...terms);
+export const device = (n: string, ...terms: Aml[]): Aml => pkg(bytes(EXT_OP_PREFIX, DEVICE_OP), nameBytes(n), ...terms);
 
 /** Method (§19.6.85): flags = ArgCount | SerializeFlag << 3 (sync level 0). */
 export function method(n: string, argc: number, serialized: boolean, ...terms: Aml[]): Aml {
-  return pkg(bytes(METHOD_OP), nameString(n), bytes((argc & 7) | (serialized ? 0x08 : 0)), ...terms);
+  return pkg(bytes(METHOD_OP), nameBytes(n), bytes((argc & 7) | (serialized ? 0x08 : 0)), ...terms);
 }
 
-export const mutex = (n: string, syncLevel = 0): Aml => concat(bytes(EXT_OP_PREFIX, MUTEX_OP), nameString(n), bytes(syncLevel));
+export const mutex = (n: string, syncLevel = 0): Aml => concat(bytes(EXT_OP_PREFIX, MUTEX_OP), nameBytes(n), bytes(syncLevel));
 export const acquire = (n: string, timeout = 0xffff): Aml =>
-  concat(bytes(EXT_OP_PREFIX, ACQUIRE_OP), nameString(n), bytes(timeout & 0xff, timeout >> 8));
-export const release = (n: string): Aml => concat(bytes(EXT_OP_PREFIX, RELEASE_OP), nameString(n));
+  concat(bytes(EXT_OP_PREFIX, ACQUIRE_OP), nameBytes(n), bytes(timeout & 0xff, timeout >> 8));
+export const release = (n: string): Aml => concat(bytes(EXT_OP_PREFIX, RELEASE_OP), nameBytes(n));
 
 export function opRegion(n: string, space: number, offset: number, length: number): Aml {
-  return concat(bytes(EXT_OP_PREFIX, OP_REGION_OP), nameString(n), bytes(space), int(offset), int(length));
+  return concat(bytes(EXT_OP_PREFIX, OP_REGION_OP), nameBytes(n), bytes(space), int(offset), int(length));
 }
 
 /** Field (§19.6.48) with named units of `bits` each, no reserved gaps. */
 export function field(region: string, flags: number, units: Array<[string, number]>): Aml {
-  const list = units.map(([n, bits]) => concat(nameSeg(n), fieldLength(bits)));
-  return pkg(bytes(EXT_OP_PREFIX, FIELD_OP), nameString(region), bytes(flags), ...list);
+  const list = units.map(([n, bits]) => concat(segBytes(n), fieldLength(bits)));
+  return pkg(bytes(EXT_OP_PREFIX, FIELD_OP), nameBytes(region), bytes(flags), ...list);
 }
 
 export const store = (src: Aml, dst: Aml): Aml => concat(bytes(STORE_OP), src, dst);
@@ -205,9 +256,9 @@ export const notify = (obj: Aml, value: Aml): Aml => concat(bytes(NOTIFY_OP), ob
 export const ret = (v: Aml): Aml => concat(bytes(RETURN_OP), v);
 export const derefOf = (v: Aml): Aml => concat(bytes(DEREF_OF_OP), v);
 export const index = (obj: Aml, idx: Aml, t?: Aml): Aml => concat(bytes(INDEX_OP), obj, idx, target(t));
-export const call = (path: string, ...args: Aml[]): Aml => concat(nameString(path), ...args);
+export const call = (path: string, ...args: Aml[]): Aml => concat(nameBytes(path), ...args);
 export const createDWordField = (buf: Aml, byteIndex: Aml, n: string): Aml =>
-  concat(bytes(CREATE_DWORD_FIELD_OP), buf, byteIndex, nameString(n));
+  concat(bytes(CREATE_DWORD_FIELD_OP), buf, byteIndex, nameBytes(n));
 
 export const ifThen = (pred: Aml, ...terms: Aml[]): Aml => pkg(bytes(IF_OP), pred, ...terms);
 export const orElse = (...terms: Aml[]): Aml => pkg(bytes(ELSE_OP), ...terms);

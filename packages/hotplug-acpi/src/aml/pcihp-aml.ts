@@ -164,14 +164,16 @@ export function busDevices(bus: PCIBus, bridgeSupport: boolean, isRoot = false):
   const notifySlots: number[] = [];
   const childPcnt: string[] = [];
   if (hasBsel) terms.push(A.name('BSEL', A.int(bsel)));
-  const devs = [...bus.children()].filter((d): d is PCIDevice => d instanceof PCIDevice);
+  // devfn -> device, the first in bus-children order (as a linear search would find it).
+  const byDevfn = new Map<number, PCIDevice>();
+  for (const d of bus.children()) if (d instanceof PCIDevice && !byDevfn.has(d.devfn)) byDevfn.set(d.devfn, d);
   for (let devfn = 0; devfn < 256; devfn++) {
-    const dev = devs.find((d) => d.devfn === devfn);
+    const dev = byDevfn.get(devfn);
     const slot = devfn >> 3;
     const fn = devfn & 7;
-    const body: Aml[] = [A.name('_ADR', A.int(((slot << 16) | fn) >>> 0))];
-    if (hasBsel) body.push(...slotDsm(slot));
+    // Devfns that get no Device are skipped before any AML is built for them.
     let hotpluggable: boolean;
+    let sec: PCIBus | undefined;
     if (!dev) {
       // Empty slots: function 0 only, on BSEL buses; a PCIe bus has slot 0 only.
       if (!hasBsel || fn !== 0 || (bus.isExpress && slot > 0)) continue;
@@ -180,15 +182,17 @@ export function busDevices(bus: PCIBus, bridgeSupport: boolean, isRoot = false):
       const describedBridge = bridgeSupport && isColdBridge(dev);
       if (fn !== 0 && !describedBridge && !OWN_AML_TYPES.some((t) => dev.type.isA(t))) continue;
       hotpluggable = hasBsel && !noHotplug(dev);
-      const sec = describedBridge ? secondaryBus(dev) : undefined;
-      if (sec) {
-        const child = busDevices(sec, bridgeSupport);
-        body.push(...child.terms);
-        if (child.hasPcnt) childPcnt.push(slotDeviceName(devfn));
-      }
+      sec = describedBridge ? secondaryBus(dev) : undefined;
+    }
+    const body: Aml[] = [A.name('_ADR', A.int(((slot << 16) | fn) >>> 0))];
+    if (hasBsel) body.push(...slotDsm(slot));
+    if (sec) {
+      const child = busDevices(sec, bridgeSupport);
+      body.push(...child.terms);
+      if (child.hasPcnt) childPcnt.push(slotDeviceName(devfn));
     }
     if (hotpluggable) {
-      body.push(A.name('_SUN', A.int(slot)), A.method('_EJ0', 1, false, A.call('PCEJ', A.ref('BSEL'), A.ref('_SUN'))));
+      body.push(A.name('_SUN', A.int(slot)), (slotEj0 ??= A.method('_EJ0', 1, false, A.call('PCEJ', A.ref('BSEL'), A.ref('_SUN')))));
       notifySlots.push(slot);
     }
     terms.push(A.device(slotDeviceName(devfn), ...body));
@@ -199,14 +203,40 @@ export function busDevices(bus: PCIBus, bridgeSupport: boolean, isRoot = false):
   return { terms, hasPcnt };
 }
 
-/** ASUN and the per-slot `_DSM` that hands {BSEL, ASUN} to PDSM. */
+/**
+ * Everything busDevices reads from the tree under `bus`, as a string: equal keys give equal
+ * terms, so a table built for one key can be handed out again (dsdtForController). Keep it in
+ * step with busDevices: a field read there and missing here would serve a stale table.
+ */
+export function busDevicesKey(bus: PCIBus, bridgeSupport: boolean): string {
+  const bsel = bselOf(bus);
+  let key = `[${bsel ?? '-'}${bus.isExpress ? 'e' : ''}`;
+  for (const d of bus.children()) {
+    if (!(d instanceof PCIDevice)) continue;
+    const own = OWN_AML_TYPES.some((t) => d.type.isA(t));
+    key += ` ${d.devfn}:${+d.isBridge}${+d.hotplugged}${+d.type.hotpluggable}${+own}`;
+    const sec = bridgeSupport && isColdBridge(d) ? secondaryBus(d) : undefined;
+    if (sec) key += busDevicesKey(sec, bridgeSupport);
+  }
+  return key + ']';
+}
+
+/**
+ * ASUN and the per-slot `_DSM` that hands {BSEL, ASUN} to PDSM. The `_DSM` body is the same
+ * in every slot and ASUN depends on the slot number only: both are built once per slot and
+ * shared (terms are only ever copied into their parent, never written).
+ */
+const slotDsmCache: Aml[][] = [];
+let slotDsmMethod: Aml | undefined;
+/** `_EJ0` of a hotpluggable slot: PCEJ(BSEL, _SUN), the same bytes in every slot. */
+let slotEj0: Aml | undefined;
 function slotDsm(slot: number): Aml[] {
-  return [
-    A.name('ASUN', A.int(slot)),
-    A.method('_DSM', 4, true,
-      A.store(A.packageOf(2, A.ref('BSEL'), A.ref('ASUN')), A.local(0)),
-      A.ret(A.call('PDSM', A.arg(0), A.arg(1), A.arg(2), A.arg(3), A.local(0)))),
-  ];
+  const cached = slotDsmCache[slot];
+  if (cached) return cached;
+  slotDsmMethod ??= A.method('_DSM', 4, true,
+    A.store(A.packageOf(2, A.ref('BSEL'), A.ref('ASUN')), A.local(0)),
+    A.ret(A.call('PDSM', A.arg(0), A.arg(1), A.arg(2), A.arg(3), A.local(0))));
+  return (slotDsmCache[slot] = [A.name('ASUN', A.int(slot)), slotDsmMethod]);
 }
 
 /** DVNT(slots, code): Notify(Sxx, code) for each hotpluggable slot whose bit is set. */

@@ -112,6 +112,7 @@ export function createAcpiphpDriver(opts: AcpiphpOptions = {}): HotplugDriver & 
       const events = new AcpiEvents(guest, aml, found.hw, (n) => glue?.notify(n));
       events.initGpes();
       const st: State = { events, glue: undefined as unknown as AcpiphpGlue, nativePcieHotplug: osc(aml) };
+      guest.nativePcieHotplug = st.nativePcieHotplug;
       glue = new AcpiphpGlue(guest, aml, events, rootWindows(lowMemEnd(opts.ramSize ?? DEFAULT_RAM, found.q35), found.q35), isNative(st));
       st.glue = glue;
       states.set(guest, st);

@@ -4,12 +4,12 @@
  * PCIe port driver on PCIe ports and binds to root/downstream ports whose slot is Hot-Plug
  * Capable and for which the platform grants native hotplug.
  *
- * Which ports are native is a firmware question (ACPI `_OSC`). QEMU's q35 with its default
- * ACPI PCI hotplug withholds PCIeHotplug, but it also clears SLTCAP.HPC on the cold-plugged
- * ports it hands to ACPI (x-native-hotplug=off), so the default, "SLTCAP.HPC as enumeration
- * read it", is what Linux ends up doing there. A machine whose firmware withholds native
- * hotplug from ports that do report HPC (a port hot-plugged while ACPI hotplug is on,
- * `x-keep-pci-slot-hpc=on`) should pass `nativeHotplug`.
+ * Which ports are native is a firmware question (ACPI `_OSC`, evaluated for the host bridge:
+ * LinuxGuest.nativePcieHotplug). QEMU 7.2's q35 with its default ACPI PCI hotplug withholds
+ * PCIeHotplug while its ports keep SLTCAP.HPC (x-keep-pci-slot-hpc, read back through
+ * CF8/CFC: SLTCAP 0x000a007b), so pciehp binds no port there, as the acpiphp-q35 recording
+ * shows ("_OSC: platform does not support [PCIeHotplug LTR]", no pciehp line). Without ACPI
+ * the ports are native. `nativeHotplug` overrides the decision per port.
  */
 import { caps as C } from '@plugboard/pci-core';
 import type { HotplugDriver } from '../../os/drivers.js';
@@ -28,7 +28,7 @@ export { PCIEHP } from './probe.js';
 export interface PciehpOptions extends Partial<ControllerOptions> {
   /**
    * Does the platform let the OS drive this port's hotplug natively (`_OSC` PCIeHotplug)?
-   * Asked only for ports whose SLTCAP.HPC is set. Default: yes.
+   * Asked only for ports whose SLTCAP.HPC is set. Default: what `_OSC` granted, yes without ACPI.
    */
   nativeHotplug?: (port: PciDev, guest: LinuxGuest) => boolean;
 }
@@ -58,7 +58,7 @@ export function pciehpSlots(guest: LinuxGuest): PciehpSlot[] {
  */
 export function createPciehpDriver(opts: PciehpOptions = {}): HotplugDriver {
   const copts: ControllerOptions = { debug: opts.debug ?? false, pollMode: opts.pollMode ?? false, pollTime: opts.pollTime ?? 2 };
-  const nativeHotplug = opts.nativeHotplug ?? (() => true);
+  const nativeHotplug = opts.nativeHotplug ?? ((_port: PciDev, guest: LinuxGuest) => guest.nativePcieHotplug ?? true);
   const states = new WeakMap<LinuxGuest, ProbeQueue>();
 
   /** Per boot: jiffies count from the kernel's start, names and queue start empty. */

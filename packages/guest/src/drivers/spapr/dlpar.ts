@@ -95,40 +95,36 @@ export class Dlpar {
 
   // ---- DRC helpers (dlpar.c) ------------------------------------------------------------------
 
-  *acquireDrc(index: number): TaskBody<number> {
+  /** dlpar.c's first check: the connector's dr-entity-sense reads `state`. */
+  private *senses(index: number, state: number): TaskBody<boolean> {
+    const [rc, status] = yield* this.p.rtas!.getSensor(this.sched, DR_ENTITY_SENSE, index);
+    return !rc && status === state;
+  }
+
+  /** Sets two indicators in turn; when the second fails, the first goes back to `undo`. */
+  private *setBoth(index: number, [first, value, undo]: [number, number, number], [second, value2]: [number, number]): TaskBody<number> {
     const rtas = this.p.rtas!;
-    const [rc, status] = yield* rtas.getSensor(this.sched, DR_ENTITY_SENSE, index);
-    if (rc || status !== DR_ENTITY_UNUSABLE) return -1;
-    let r = yield* rtas.setIndicator(this.sched, ALLOCATION_STATE, index, ALLOC_USABLE);
+    const r = yield* rtas.setIndicator(this.sched, first, index, value);
     if (r) return r;
-    r = yield* rtas.setIndicator(this.sched, ISOLATION_STATE, index, UNISOLATE);
-    if (r) {
-      yield* rtas.setIndicator(this.sched, ALLOCATION_STATE, index, ALLOC_UNUSABLE);
-      return r;
-    }
-    return 0;
+    const r2 = yield* rtas.setIndicator(this.sched, second, index, value2);
+    if (r2) yield* rtas.setIndicator(this.sched, first, index, undo);
+    return r2;
+  }
+
+  *acquireDrc(index: number): TaskBody<number> {
+    if (!(yield* this.senses(index, DR_ENTITY_UNUSABLE))) return -1;
+    return yield* this.setBoth(index, [ALLOCATION_STATE, ALLOC_USABLE, ALLOC_UNUSABLE], [ISOLATION_STATE, UNISOLATE]);
   }
 
   *releaseDrc(index: number): TaskBody<number> {
-    const rtas = this.p.rtas!;
-    const [rc, status] = yield* rtas.getSensor(this.sched, DR_ENTITY_SENSE, index);
-    if (rc || status !== DR_ENTITY_PRESENT) return -1;
-    let r = yield* rtas.setIndicator(this.sched, ISOLATION_STATE, index, ISOLATE);
-    if (r) return r;
-    r = yield* rtas.setIndicator(this.sched, ALLOCATION_STATE, index, ALLOC_UNUSABLE);
-    if (r) {
-      yield* rtas.setIndicator(this.sched, ISOLATION_STATE, index, UNISOLATE);
-      return r;
-    }
-    return 0;
+    if (!(yield* this.senses(index, DR_ENTITY_PRESENT))) return -1;
+    return yield* this.setBoth(index, [ISOLATION_STATE, ISOLATE, UNISOLATE], [ALLOCATION_STATE, ALLOC_UNUSABLE]);
   }
 
   /** A no-op for the DRC, but the hypervisor's hint that a removal failed. */
   *unisolateDrc(index: number): TaskBody<number> {
-    const rtas = this.p.rtas!;
-    const [rc, status] = yield* rtas.getSensor(this.sched, DR_ENTITY_SENSE, index);
-    if (rc || status !== DR_ENTITY_PRESENT) return -1;
-    yield* rtas.setIndicator(this.sched, ISOLATION_STATE, index, UNISOLATE);
+    if (!(yield* this.senses(index, DR_ENTITY_PRESENT))) return -1;
+    yield* this.p.rtas!.setIndicator(this.sched, ISOLATION_STATE, index, UNISOLATE);
     return 0;
   }
 
@@ -271,16 +267,18 @@ export class Dlpar {
     return 0;
   }
 
+  /** The `n` LMBs from `index` (dlpar_memory_*_by_ic), unless the range is invalid or one is reserved. */
+  private unreservedRange(n: number, index: number): Lmb[] | undefined {
+    const lmbs = n ? this.range(index, n) : undefined;
+    const reserved = lmbs?.find((l) => l.flags & DRCONF_MEM_RESERVED);
+    if (reserved) this.mem(`Memory at ${reserved.base.toString(16)} (drc index ${reserved.drcIndex.toString(16)}) is reserved`);
+    return reserved ? undefined : lmbs;
+  }
+
   private *memAddByIc(n: number, index: number): TaskBody<number> {
     this.mem(`Attempting to hot-add ${n} LMB(s) at index ${index.toString(16)}`);
-    const lmbs = n ? this.range(index, n) : undefined;
+    const lmbs = this.unreservedRange(n, index);
     if (!lmbs) return EINVAL;
-    for (const l of lmbs) {
-      if (l.flags & DRCONF_MEM_RESERVED) {
-        this.mem(`Memory at ${l.base.toString(16)} (drc index ${l.drcIndex.toString(16)}) is reserved`);
-        return EINVAL;
-      }
-    }
     let rc = 0;
     for (const l of lmbs) {
       if (l.flags & DRCONF_MEM_ASSIGNED) continue;
@@ -337,14 +335,8 @@ export class Dlpar {
 
   private *memRemoveByIc(n: number, index: number): TaskBody<number> {
     this.mem(`Attempting to hot-remove ${n} LMB(s) at ${index.toString(16)}`);
-    const lmbs = n ? this.range(index, n) : undefined;
+    const lmbs = this.unreservedRange(n, index);
     if (!lmbs) return EINVAL;
-    for (const l of lmbs) {
-      if (l.flags & DRCONF_MEM_RESERVED) {
-        this.mem(`Memory at ${l.base.toString(16)} (drc index ${l.drcIndex.toString(16)}) is reserved`);
-        return EINVAL;
-      }
-    }
     let rc = 0;
     lmbs.forEach((l, i) => {
       if (rc || !(l.flags & DRCONF_MEM_ASSIGNED)) return;

@@ -5,11 +5,10 @@
  * and PHB hotplug in user space. Everything goes through the GuestView's RTAS entry point,
  * its hypercalls and interrupts.
  */
-import type { Timer } from '@plugboard/qdev';
 import type { HotplugDriver } from '../../os/drivers.js';
 import { LinuxGuest, type LinuxGuestOptions } from '../../os/linux.js';
-import type { MachineLike } from '../../attach.js';
 import { DEFAULT_KERNEL_START_MS } from '../../attach.js';
+import { bindPowerCycle, type MachineLike } from '../../power-cycle.js';
 import { Dlpar } from './dlpar.js';
 import { UserSpace } from './errd.js';
 import { PseriesPlatform, type PseriesOptions } from './platform.js';
@@ -74,42 +73,20 @@ export function attachPseriesGuest(machine: MachineLike, opts: PseriesGuestOptio
     domains: [],
     hotplugDrivers: [pseriesDriver(platform, dlpar, user), ...(opts.hotplugDrivers ?? [])],
   });
-  let attached = true;
-  let started = false;
-  let kernelStart: Timer | undefined;
-  const power = () => {
-    if (!attached) return;
-    started = true;
-    kernelStart = guest.sched.after(opts.kernelStartMs ?? DEFAULT_KERNEL_START_MS, 'prom_init', () => {
-      if (guest.policy.name === 'none') return; // SLOF alone never calls CAS
-      platform.cas();
-      guest.boot();
-    });
-  };
-  const halt = () => {
-    kernelStart?.cancel();
-    guest.halt();
-    platform.reset();
-    dlpar.online.clear();
-    dlpar.online.add(0);
-  };
-  const previous = machine.onFirstStart;
-  machine.onFirstStart = () => {
-    previous?.();
-    power();
-  };
-  machine.onReset?.((reason) => {
-    if (!attached || !started || reason.reason === 'cold') return;
-    halt();
-    guest.sched.defer('reset', power);
-  });
-  return {
+  const detach = bindPowerCycle(
+    machine,
     guest,
-    platform,
-    dlpar,
-    detach() {
-      attached = false;
-      halt();
+    () =>
+      guest.sched.after(opts.kernelStartMs ?? DEFAULT_KERNEL_START_MS, 'prom_init', () => {
+        if (guest.policy.name === 'none') return; // SLOF alone never calls CAS
+        platform.cas();
+        guest.boot();
+      }),
+    () => {
+      platform.reset();
+      dlpar.online.clear();
+      dlpar.online.add(0);
     },
-  };
+  );
+  return { guest, platform, dlpar, detach };
 }

@@ -1,11 +1,18 @@
 /**
  * Iteration order of a GLib string-keyed GHashTable (glib/ghash.c, GLib 2.74 as in Debian 12).
  *
- * QEMU keeps an object's QOM properties in such a table, and the DRC container `/dr-connector`
- * holds one alias property per DR connector, named by its index in hex. spapr_dt_drc()
- * (hw/ppc/spapr_drc.c) walks that table, so the order of every `ibm,drc-indexes` array in the
- * device tree, and the order in which spapr_drc_reset_all() completes pending unplugs, is the
- * table's slot order after every insertion and removal so far. This model replays them.
+ * QEMU keeps such tables where the order shows:
+ * - an object's QOM properties. The DRC container `/dr-connector` holds one alias property per
+ *   DR connector, named by its index in hex; spapr_dt_drc() (hw/ppc/spapr_drc.c) walks that
+ *   table, so the order of every `ibm,drc-indexes` array in the device tree, and the order in
+ *   which spapr_drc_reset_all() completes pending unplugs, is the table's slot order after every
+ *   insertion and removal so far;
+ * - the QAPI input visitor's not-yet-visited argument names (qapi/qobject-input-visitor.c): it
+ *   reports the *first one in table order* as "Parameter 'x' is unexpected", so with two or more
+ *   unknown arguments only this model names the same one as QEMU (see ghashKeyOrder).
+ *
+ * Keys are hashed as the bytes QEMU holds: UTF-8, with U+0000 as `\xC0\x80` (QEMU's JSON parser
+ * stores modified UTF-8) and lone surrogates as U+FFFD.
  *
  * Facts used (GLib 2.74): g_str_hash is djb2 over *signed* chars; hash values 0 and 1 mark empty
  * and deleted slots, so real hashes below 2 become 2; a table of 2^shift slots hashes with
@@ -37,10 +44,19 @@ const PRIME_MOD = [
 
 const encoder = new TextEncoder();
 
-/** g_str_hash: djb2 over the key's bytes taken as signed char. */
-export function gStrHash(key: string): number {
+/** The bytes QEMU holds for a string: UTF-8 with U+0000 as C0 80 (modified UTF-8). */
+function qemuBytes(key: string): Uint8Array {
+  const utf8 = encoder.encode(key);
+  if (!utf8.includes(0)) return utf8;
+  const out: number[] = [];
+  for (const b of utf8) out.push(...(b === 0 ? [0xc0, 0x80] : [b]));
+  return Uint8Array.from(out);
+}
+
+/** g_str_hash: djb2 over the key's bytes (a string as QEMU holds it) taken as signed char. */
+export function gStrHash(key: string | Uint8Array): number {
   let h = DJB2_SEED;
-  for (const b of encoder.encode(key)) h = (Math.imul(h, DJB2_MULTIPLIER) + (b << 24 >> 24)) >>> 0;
+  for (const b of typeof key === 'string' ? qemuBytes(key) : key) h = (Math.imul(h, DJB2_MULTIPLIER) + (b << 24 >> 24)) >>> 0;
   return h;
 }
 
@@ -174,4 +190,15 @@ export class GHashOrder {
     this.keys.length = size;
     this.noccupied = this.nnodes;
   }
+}
+
+/**
+ * The keys of a table into which `inserted` were inserted and from which `removed` were then
+ * removed, both in the order given, in g_hash_table_iter order.
+ */
+export function ghashKeyOrder(inserted: readonly string[], removed: readonly string[]): string[] {
+  const table = new GHashOrder();
+  for (const k of inserted) table.insert(k);
+  for (const k of removed) table.remove(k);
+  return table.keysInOrder();
 }
