@@ -4,7 +4,7 @@
  * Each command declares its argument signature as QEMU's table does; the parser gives
  * QEMU's messages for missing or extra arguments.
  */
-import { QemuError, deviceAdd, deviceDel, idWellFormed, infoQtree, qomGet, qomList, type PluginHmpCommand } from '@plugboard/qdev';
+import { QemuError, deviceAdd, deviceDel, idWellFormed, infoQomTree, infoQtree, qomGet, qomList, type PluginHmpCommand } from '@plugboard/qdev';
 import { formatInfoPci, queryPci } from '@plugboard/pci-core';
 import { hmpPortRead, hmpPortWrite, parseIoFormat } from '@plugboard/hotplug-acpi';
 import type { MachineHost } from './host.js';
@@ -55,6 +55,7 @@ class HmpUsageError extends Error {}
 
 const infoCommands: HmpCommand[] = [
   { name: 'pci', params: '', help: 'show PCI info', run: (h) => formatInfoPci(queryPci(h.machine.pciRoots)) },
+  { name: 'qom-tree', params: 's?', help: 'show QOM composition tree', run: (h, [path]) => infoQomTree(h.machine, path) },
   { name: 'qtree', params: '', help: 'show device tree', run: (h) => infoQtree(h.machine) },
   {
     name: 'status', params: '', help: 'show the current VM status (running|paused)',
@@ -169,7 +170,7 @@ export function pluginHmpCommand(c: PluginHmpCommand): HmpCommand {
 /** QEMU's help line: names joined by `|`, the parameter usage, ` -- `, the text. */
 const USAGE: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, {
   device_add: 'driver[,prop=value][,...]', device_del: 'device', help: '[cmd]', info: '[subcommand]',
-  'qom-get': 'path property', 'qom-list': 'path', i: '/fmt addr', o: '/fmt addr value',
+  'qom-get': 'path property', 'qom-list': 'path', 'qom-tree': '[path]', i: '/fmt addr', o: '/fmt addr value',
 });
 function helpLine(c: HmpCommand, prefix = ''): string {
   const names = [c.name, ...(c.aliases ?? [])].join('|');

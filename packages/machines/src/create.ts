@@ -43,6 +43,7 @@ export function createMachine(plugins: PluginSet, opts: CreateMachineOptions = {
   const clock = opts.clock ? new Clock({ mode: opts.clock.mode, ...(opts.clock.scale !== undefined ? { scale: opts.clock.scale } : {}) }) : undefined;
   const options = defaultOptions({ ...opts, ...(opts.ramSize === undefined && def.defaultRamSize ? { ramSize: def.defaultRamSize } : {}) });
   const machine = def.create({ registry: plugins.registry, options, ...(clock ? { clock } : {}) }) as PlugboardMachine;
+  machine.smpCpus = options.cpus;
   plugins.attach(machine);
   (opts.devices ?? []).forEach((d, i) => {
     try {

@@ -37,12 +37,13 @@ export function msixInit(dev: PCIDevice, offset: number, vectors: number, tableB
 }
 
 /** Power management capability (PMC version 3, D0 only; state bits writable). */
-export function pmInit(dev: PCIDevice, offset: number, pmc = 0x0003): void {
+export function pmInit(dev: PCIDevice, offset: number, pmc = 0x0003, opts: { ctrl?: number; wmask?: number; w1c?: number } = {}): void {
   dev.addCapability(R.PCI_CAP_ID_PM, offset, R.PCI_PM_SIZEOF);
   const c = dev.config;
   c.set16(offset + R.PCI_PM_PMC, pmc);
-  c.set16(offset + R.PCI_PM_CTRL, R.PCI_PM_CTRL_NO_SOFT_RESET);
-  c.setMask16(c.wmask, offset + R.PCI_PM_CTRL, R.PCI_PM_CTRL_STATE_MASK);
+  c.set16(offset + R.PCI_PM_CTRL, opts.ctrl ?? R.PCI_PM_CTRL_NO_SOFT_RESET);
+  c.setMask16(c.wmask, offset + R.PCI_PM_CTRL, opts.wmask ?? R.PCI_PM_CTRL_STATE_MASK);
+  if (opts.w1c) c.setMask16(c.w1cmask, offset + R.PCI_PM_CTRL, opts.w1c);
 }
 
 /** Bridge subsystem vendor ID capability (pci_bridge_ssvid_init). */
@@ -116,15 +117,18 @@ export function pcieCapInit(
   const hasSlot = type === PCI_EXP_TYPE_ROOT_PORT || type === PCI_EXP_TYPE_DOWNSTREAM;
   c.set16(offset + PCI_EXP_FLAGS, (v1 ? 1 : 2) | (type << 4) | (hasSlot ? PCI_EXP_FLAGS_SLOT : 0));
   c.set32(offset + PCI_EXP_DEVCAP, opts.devcap ?? PCI_EXP_DEVCAP_RBER);
-  // DEVCTL error-reporting enables, DEVSTA error bits W1C.
-  c.setMask16(c.wmask, offset + PCI_EXP_DEVCTL, 0x000f | 0x00e0 | 0x0100 | 0x0800 | 0x7000);
+  // pcie_cap_deverr_init: only the error-reporting enables are writable in Device Control
+  // (QEMU 7.2 through CF8/CFC: 0xffff written reads back 0x000f); DEVSTA error bits W1C.
+  c.setMask16(c.wmask, offset + PCI_EXP_DEVCTL, 0x000f);
   c.setMask16(c.w1cmask, offset + PCI_EXP_DEVSTA, 0x000f);
   c.set32(offset + PCI_EXP_LNKCAP, ((opts.port ?? 0) << 24 | (opts.lnkcap ?? 0x00000411)) >>> 0);
   c.set16(offset + PCI_EXP_LNKSTA, opts.lnksta ?? 0x0011);
-  c.setMask16(c.wmask, offset + PCI_EXP_LNKCTL, 0x0003 | 0x0040 | 0x0080);
+  // Link Control stays read-only in QEMU 7.2 (0xffff written reads back 0).
   if (v1) return;
   c.set32(offset + PCI_EXP_DEVCAP2, opts.devcap2 ?? 0);
-  c.setMask16(c.wmask, offset + PCI_EXP_DEVCTL2, 0x0400 | 0x0020);
+  // pcie_cap_init: End-End TLP Prefix Blocking; pcie_cap_arifwd_init: ARI Forwarding where the
+  // function advertises it (observed 0x8020 on ports, 0x8000 on nvme).
+  c.setMask16(c.wmask, offset + PCI_EXP_DEVCTL2, 0x8000 | ((opts.devcap2 ?? 0) & 0x0020));
 }
 
 /** pcie_aer_init: AER extended capability, version 2, 0x48 bytes, QEMU's defaults. */

@@ -100,8 +100,8 @@ export class PCIDevice extends Device {
 
   constructor(type: TypeImpl, machine: Machine) {
     super(type, machine);
-    // QOM-only property (not qdev): the address in the "SS.F" form of older QEMUs.
-    this.defineProperty({ name: 'legacy-addr', type: 'str', get: () => pciDevfnProp.print(this.prop<number>('addr')) });
+    // The legacy twin of `addr` ("SS.F"), a class property of pci-device listed with it.
+    this.defineProperty({ name: 'legacy-addr', type: 'str', get: () => pciDevfnProp.print(this.prop<number>('addr')) }, { classLevel: true });
   }
 
   get pciBus(): PCIBus {

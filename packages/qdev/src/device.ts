@@ -3,8 +3,9 @@
  * handler hooks, DEVICE_DELETED on finalization.
  */
 import { QemuError } from './errors.js';
+import { ghashKeyOrder } from './ghash.js';
 import { QObject } from './object.js';
-import type { PropertyDef } from './properties.js';
+import { pciDevfnProp, type PropertyDef } from './properties.js';
 import type { TypeImpl } from './types.js';
 import type { Machine } from './machine.js';
 
@@ -46,12 +47,17 @@ export class Device extends QObject {
     for (const p of type.properties) {
       if (p.child) continue;
       this.values.set(p.name, p.default);
-      this.defineProperty({ name: p.name, type: p.kind.qomType, get: () => p.kind.toJson(this.values.get(p.name) as never) });
+      const classLevel = !INSTANCE_PROPERTIES.has(p.name);
+      this.defineProperty({ name: p.name, type: p.kind.qomType, get: () => p.kind.toJson(this.values.get(p.name) as never) }, { classLevel });
     }
-    this.defineProperty({ name: 'realized', type: 'bool', get: () => this.realized });
-    this.defineProperty({ name: 'hotplugged', type: 'bool', get: () => this.hotplugged });
-    this.defineProperty({ name: 'hotpluggable', type: 'bool', get: () => this.isHotpluggable() });
-    this.defineProperty({ name: 'parent_bus', type: 'link<bus>', get: () => this.parentBus?.canonicalPath() ?? '' });
+    this.defineProperty({ name: 'realized', type: 'bool', get: () => this.realized }, { classLevel: true });
+    this.defineProperty({ name: 'hotplugged', type: 'bool', get: () => this.hotplugged }, { classLevel: true });
+    this.defineProperty({ name: 'hotpluggable', type: 'bool', get: () => this.isHotpluggable() }, { classLevel: true });
+    this.defineProperty({ name: 'parent_bus', type: 'link<bus>', get: () => this.parentBus?.canonicalPath() ?? '' }, { classLevel: true });
+  }
+
+  protected override classPropertyOrder(): readonly string[] {
+    return deviceClassOrder(this.type);
   }
 
   /** Typed read of a qdev property value. */
@@ -165,17 +171,19 @@ export class Bus extends QObject {
     super(busTypes[0]!);
     this.name = name;
     this.busTypes = busTypes;
-    this.defineProperty({ name: 'realized', type: 'bool', get: () => this.realized });
+    // qbus_initfn (hw/core/bus.c): both are properties of the instance, in this order.
     this.defineProperty({
       name: 'hotplug-handler',
       type: 'link<hotplug-handler>',
       get: () => this.hotplugHandlerObject?.canonicalPath() ?? '',
     });
+    this.defineProperty({ name: 'realized', type: 'bool', get: () => this.realized });
   }
 
   get busType(): string {
     return this.busTypes[0]!;
   }
+
 
   /** 7.2: a bus is hotpluggable iff it has a hotplug handler. */
   get hotpluggable(): boolean {
@@ -222,3 +230,52 @@ export class Bus extends QObject {
 }
 
 const linkNames = new WeakMap<Device, string>();
+
+/**
+ * qdev properties QEMU adds to the instance rather than the class: `bootindex` always comes
+ * from device_add_bootindex_property() or an alias to it (object_property_add*), at instance_init.
+ */
+export const INSTANCE_PROPERTIES: ReadonlySet<string> = new Set(['bootindex']);
+
+/** TYPE_DEVICE's class properties in device_class_init order (hw/core/qdev.c). */
+const DEVICE_CLASS_PROPERTIES = ['realized', 'hotpluggable', 'hotplugged', 'parent_bus'];
+
+/**
+ * One class's property table in iteration order. The names are the type's own qdev
+ * properties, each preceded by its `legacy-` twin when the property type can print itself
+ * (only PCI devfn in 7.2: device_class_set_props -> qdev_class_add_legacy_property, then
+ * qdev_class_add_property). A type whose device-list-properties listing was recorded from
+ * QEMU (classData.propertyListOrder, the same iteration reversed) takes its order from it;
+ * otherwise the properties are taken to be declared in QEMU's order and hashed.
+ */
+function classTable(t: TypeImpl): string[] {
+  const names = t.name === 'device' ? [...DEVICE_CLASS_PROPERTIES] : t.name === 'object' ? ['type'] : [];
+  for (const p of t.def.properties ?? []) {
+    if (p.child || INSTANCE_PROPERTIES.has(p.name)) continue;
+    if (p.kind === pciDevfnProp) names.push(`legacy-${p.name}`);
+    names.push(p.name);
+  }
+  const recorded = t.def.classData?.propertyListOrder as readonly string[] | undefined;
+  if (recorded) {
+    const own = new Set(names);
+    const order = [...recorded].reverse().filter((n) => own.has(n));
+    if (order.length === own.size) return order;
+  }
+  return ghashKeyOrder(names, []);
+}
+
+const classOrders = new WeakMap<TypeImpl, readonly string[]>();
+
+/** The class tables from `type` up to TYPE_OBJECT, each in hash order (object_property_iter_next). */
+export function deviceClassOrder(type: TypeImpl): readonly string[] {
+  let order = classOrders.get(type);
+  if (!order) {
+    const names: string[] = [];
+    let t: TypeImpl | undefined = type;
+    for (; t; t = t.parentType) names.push(...classTable(t));
+    if (!names.includes('type')) names.push('type');
+    order = names;
+    classOrders.set(type, order);
+  }
+  return order;
+}

@@ -14,7 +14,7 @@ export {
   deviceAdd, deviceDel, findBus, findDevice, deviceClassFor, idWellFormed, checkUnpluggable, completeUnplug,
   type DeviceAddOptions,
 } from './monitor.js';
-export { qomList, qomGet, qomSet, qomListTypes, deviceListProperties, infoQtree, type PropertyInfo } from './introspect.js';
+export { qomList, qomGet, qomSet, qomListTypes, deviceListProperties, infoQtree, infoQomTree, type PropertyInfo } from './introspect.js';
 export {
   definePlugin, configurePlugin, PluginSet, type Plugin, type PluginOptionDef, type PluginCommand, type PluginHmpCommand, type MachineTypeDef, type MachineCreateContext, type MachineOptions,
 } from './plugin.js';

@@ -36,6 +36,8 @@ export class Machine extends QObject {
   readonly sysbus: Bus;
   /** `init` while the board and `-device` options are built; `ready` after (PHASE_MACHINE_READY). */
   phase: 'init' | 'ready' = 'init';
+  /** `-smp` CPUs at start (current_machine->smp.cpus): what devices sizing queues by CPU read. */
+  smpCpus = 1;
   runState: RunState = 'prelaunch';
   private readonly ids = new Map<string, Device>();
   private anonCounter = 0;

@@ -4,6 +4,7 @@
  * (qom/object.c). `qom-list` / `qom-get` read this tree.
  */
 import { QemuError, deviceNotFound } from './errors.js';
+import { GHashOrder, ghashKeyOrder } from './ghash.js';
 
 export interface ObjectProperty {
   name: string;
@@ -20,6 +21,12 @@ export class QObject {
   propName: string | undefined;
   readonly childObjects = new Map<string, QObject>();
   private readonly props = new Map<string, ObjectProperty>();
+  /**
+   * The object's own property table (Object.properties in qom/object.c): child<>, link<> and
+   * plain properties added to this instance, with its insertion/removal history, which decides
+   * the order qom-list reports them in. Properties of the class live in classPropertyOrder().
+   */
+  private readonly table = new GHashOrder();
 
   constructor(typeName: string) {
     this.typeName = typeName;
@@ -30,12 +37,14 @@ export class QObject {
     child.parent = this;
     child.propName = name;
     this.childObjects.set(name, child);
+    this.table.insert(name);
   }
 
   removeChild(name: string): void {
     const c = this.childObjects.get(name);
     if (!c) return;
     this.childObjects.delete(name);
+    this.table.remove(name);
     c.parent = undefined;
     c.propName = undefined;
   }
@@ -49,24 +58,61 @@ export class QObject {
     return name;
   }
 
-  defineProperty(p: ObjectProperty): void {
+  /**
+   * Adds a property. `classLevel` marks one QEMU keeps in a class's table
+   * (object_class_property_add: qdev properties, DeviceState's `realized`...), which the
+   * subclass lists in classPropertyOrder(); others go to the object's own table.
+   */
+  defineProperty(p: ObjectProperty, opts: { classLevel?: boolean } = {}): void {
+    if (!this.props.has(p.name) && !opts.classLevel) this.table.insert(p.name);
     this.props.set(p.name, p);
   }
 
   deleteProperty(name: string): void {
-    this.props.delete(name);
+    if (this.props.delete(name)) this.table.remove(name);
   }
 
   hasProperty(name: string): boolean {
     return name === 'type' || this.props.has(name) || this.childObjects.has(name);
   }
 
-  /** qom-list: `type` first, then properties, then children (QEMU's order is a hash order). */
-  listProperties(): Array<{ name: string; type: string }> {
-    const out = [{ name: 'type', type: 'string' }];
-    for (const p of this.props.values()) out.push({ name: p.name, type: p.type });
-    for (const [name, c] of this.childObjects) out.push({ name, type: `child<${c.typeName}>` });
+  /**
+   * Names in the property tables of this object's classes, from its own class up to
+   * TYPE_OBJECT (whose only class property is `type`), each table in GLib hash order.
+   */
+  protected classPropertyOrder(): readonly string[] {
+    return OBJECT_CLASS_ORDER;
+  }
+
+  /**
+   * object_property_iter_init/next order (qom/object.c): the object's own table, then each
+   * class's table up the parent chain, every table in g_hash_table_iter order.
+   */
+  propertyOrder(): string[] {
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const name of [...this.table.keysInOrder(), ...this.classPropertyOrder()]) {
+      if (seen.has(name) || !(name === 'type' || this.props.has(name) || this.childObjects.has(name))) continue;
+      seen.add(name);
+      out.push(name);
+    }
+    // A property defined class-level that no class table names (a plugin's own): after them.
+    for (const name of this.props.keys()) if (!seen.has(name)) out.push(name);
     return out;
+  }
+
+  /** qom-list (qom/qom-qmp-cmds.c qmp_qom_list prepends each property: iteration order reversed). */
+  listProperties(): Array<{ name: string; type: string }> {
+    return this.propertyOrder()
+      .reverse()
+      .map((name) => ({ name, type: this.propertyType(name) }));
+  }
+
+  private propertyType(name: string): string {
+    if (name === 'type') return 'string';
+    const c = this.childObjects.get(name);
+    if (c) return `child<${c.typeName}>`;
+    return this.props.get(name)!.type;
   }
 
   getProperty(name: string): unknown {
@@ -97,6 +143,9 @@ export class QObject {
     for (const c of this.childObjects.values()) yield* c.walk();
   }
 }
+
+/** TYPE_OBJECT's class table (object_class_init adds `type` only). */
+const OBJECT_CLASS_ORDER: readonly string[] = ghashKeyOrder(['type'], []);
 
 /**
  * object_resolve_path semantics: absolute paths from the root; relative paths match

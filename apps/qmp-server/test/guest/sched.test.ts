@@ -98,23 +98,24 @@ describe('IrqDispatcher', () => {
     const got: string[] = [];
     const msi = irq.allocMsi('pciehp', (ev) => void got.push(`msi ${ev.line}`));
     const msi2 = irq.allocMsi('other', () => true);
-    expect([msi.vector, msi2.vector, msi.address, msi.data]).toEqual([0x21, 0x22, 0xfee00000, 0x21]);
+    // 0x21 is taken at boot; one CPU: flat logical destination 1, DM logical (recorded 0xfee01004).
+    expect([msi.vector, msi2.vector, msi.address, msi.data]).toEqual([0x22, 0x23, 0xfee01004, 0x22]);
     irq.setPirqRouting([10, 10, 11, 0x80]);
     irq.requestIrq(11, 'a', () => void got.push('a'));
     irq.requestIrq(11, 'b', () => (got.push('b'), true));
     irq.requestIrq(9, 'acpi', () => (got.push('sci'), true));
-    view.raise({ kind: 'msi', line: 0x21 });
+    view.raise({ kind: 'msi', line: 0x22 });
     view.raise({ kind: 'intx', line: 2, level: 1 });
     view.raise({ kind: 'intx', line: 2, level: 0 }); // deassertion: nothing to run
     view.raise({ kind: 'intx', line: 3, level: 1 }); // PIRQD not routed
     view.raise({ kind: 'sci', line: 9, level: 1 });
     expect(got).toEqual([]); // delivered from the clock, after the raising code returns
     clock.runUntilIdle();
-    expect(got).toEqual(['msi 33', 'a', 'b', 'sci']);
-    expect(Object.fromEntries(irq.counts)).toEqual({ 'msi:33': 1, 'irq:11': 1, 'irq:9': 1 });
+    expect(got).toEqual(['msi 34', 'a', 'b', 'sci']);
+    expect(Object.fromEntries(irq.counts)).toEqual({ 'msi:34': 1, 'irq:11': 1, 'irq:9': 1 });
     expect(irq.spurious).toBe(1);
     msi.free();
-    expect(irq.allocMsi('again', () => true).vector).toBe(0x21);
+    expect(irq.allocMsi('again', () => true).vector).toBe(0x22);
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { regs as R } from '@plugboard/pci-core';
 import type { PciDev } from './pci-dev.js';
+import type { IrqDispatcher } from './irq.js';
 import type { LinuxGuest } from './linux.js';
 
 /** One pci_device_id: omitted fields match anything (PCI_ANY_ID); class is compared under classMask. */
@@ -18,6 +19,8 @@ export interface PciDeviceId {
 
 /** What a driver may use of the kernel; LinuxGuest implements it. */
 export interface DriverHost {
+  /** Linux IRQ numbers (MSI-X vectors reserved by a driver, x86 reservation mode). */
+  readonly irq: Pick<IrqDispatcher, 'reserveMsiIrqs'>;
   log(driver: string, dev: PciDev, text: string): void;
   printk(text: string): void;
   /** Next free name for an interface (`eth`, `nvme`, `virtio`): eth0, eth1... */
@@ -41,6 +44,11 @@ export interface HotplugDriver {
   init?(guest: LinuxGuest): void;
   /** Claim `port` by returning true; a claimed port is not offered to later drivers. */
   probe?(port: PciDev, guest: LinuxGuest): boolean | void;
+  /**
+   * Offered ports another driver already claimed too (it cannot claim them): the PCIe port
+   * driver binds every PCIe port for its PME/AER services whoever drives the slot.
+   */
+  seesClaimedPorts?: boolean;
   /** The port (or the whole guest, on shutdown) goes away. */
   remove?(port: PciDev, guest: LinuxGuest): void;
 }
@@ -129,6 +137,38 @@ const e1000: PciDriver = {
   },
 };
 
+const PCI_MSIX_TABLE_BIR = 0x7;
+const E1000E_MSIX = 'e1000e:msix';
+const PCI_MSIX_ENTRY_VECTOR_CTRL = 12;
+const PCI_MSIX_ENTRY_CTRL_MASKBIT = 0x1;
+
+/**
+ * pci_enable_msix_range as a driver calls it at probe (drivers/pci/msi/msi.c
+ * msix_capability_init) for vectors it requests only when the interface comes up: MSI-X on
+ * with the function masked, the entries' control words read, INTx off, every entry masked,
+ * the function unmasked. Reservation mode (x86, MSI-X is maskable): IRQ numbers, no vectors,
+ * no messages written. Returns undefined when the function has no usable MSI-X.
+ */
+export function pciEnableMsixReserved(dev: PciDev, host: DriverHost, nvec: number): { irqs: number[]; free(): void } | undefined {
+  const cap = dev.findCapability(R.PCI_CAP_ID_MSIX);
+  if (!cap) return undefined;
+  const flagsOff = cap + R.PCI_MSIX_FLAGS;
+  const tsize = (dev.read16(flagsOff) & R.PCI_MSIX_FLAGS_QSIZE) + 1;
+  const table = dev.read32(cap + R.PCI_MSIX_TABLE);
+  const bar = dev.resources[table & PCI_MSIX_TABLE_BIR];
+  if (tsize < nvec || !bar || bar.kind !== 'mem') return undefined;
+  const base = bar.start + ((table & ~PCI_MSIX_TABLE_BIR) >>> 0);
+  const ctrl = (i: number) => base + i * R.PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL;
+  dev.write16(flagsOff, dev.read16(flagsOff) | R.PCI_MSIX_FLAGS_MASKALL | R.PCI_MSIX_FLAGS_ENABLE);
+  for (let i = 0; i < nvec; i++) dev.view.mmioRead(ctrl(i), 4);
+  const reserved = host.irq.reserveMsiIrqs(nvec);
+  const cmd = dev.read16(R.PCI_COMMAND);
+  if (!(cmd & R.PCI_COMMAND_INTX_DISABLE)) dev.write16(R.PCI_COMMAND, cmd | R.PCI_COMMAND_INTX_DISABLE);
+  for (let i = 0; i < tsize; i++) dev.view.mmioWrite(ctrl(i), PCI_MSIX_ENTRY_CTRL_MASKBIT, 4);
+  dev.write16(flagsOff, dev.read16(flagsOff) & ~R.PCI_MSIX_FLAGS_MASKALL);
+  return reserved;
+}
+
 /** drivers/net/ethernet/intel/e1000e: e1000_probe (82574L, the part QEMU models). */
 const e1000e: PciDriver = {
   name: 'e1000e',
@@ -137,7 +177,22 @@ const e1000e: PciDriver = {
   probe(dev, host) {
     pciEnableDevice(dev, host, { io: false, mem: true });
     pciSetMaster(dev);
+    // e1000e_set_interrupt_capability: three MSI-X vectors (rx, tx, other), requested at open;
+    // recorded after probe: Command 0x0406, MSI-X control 0x8004.
+    const msix = pciEnableMsixReserved(dev, host, 3);
+    if (msix) dev.driverData.set(E1000E_MSIX, msix);
     host.printk(`e1000e ${dev.name} ${host.nextName('eth')}: Intel(R) PRO/1000 Network Connection`);
+  },
+  remove(dev) {
+    // e1000e_reset_interrupt_capability -> pci_disable_msix: MSI-X off, INTx back.
+    const msix = dev.driverData.get(E1000E_MSIX) as ReturnType<typeof pciEnableMsixReserved>;
+    if (!msix) return;
+    dev.driverData.delete(E1000E_MSIX);
+    msix.free();
+    const cap = dev.findCapability(R.PCI_CAP_ID_MSIX);
+    dev.write16(cap + R.PCI_MSIX_FLAGS, dev.read16(cap + R.PCI_MSIX_FLAGS) & ~R.PCI_MSIX_FLAGS_ENABLE);
+    const cmd = dev.read16(R.PCI_COMMAND);
+    if (cmd & R.PCI_COMMAND_INTX_DISABLE) dev.write16(R.PCI_COMMAND, cmd & ~R.PCI_COMMAND_INTX_DISABLE);
   },
 };
 

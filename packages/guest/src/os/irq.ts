@@ -41,13 +41,20 @@ const FIRST_SYSTEM_VECTOR = 0xec;
 const IA32_SYSCALL_VECTOR = 0x80;
 const VECTORS_PER_CPU = FIRST_SYSTEM_VECTOR - FIRST_DEVICE_VECTOR - 1; // 202
 /**
- * Vectors CPU 0 has activated for legacy IRQs (the timer on 0x30 as the kernel logs it, the
- * ACPI SCI and one more) before the PCIe port services ask for theirs. Calibrated against
- * Linux 6.1 on QEMU 7.2 (q35, one vCPU, 240 root ports): 199 ports got their vector, the
- * 200th failed with -ENOSPC.
+ * Vectors CPU 0 has activated before the PCIe port services ask for theirs: the timer on 0x30
+ * (as the kernel logs it), the ACPI SCI, and 0x21. Calibrated against Linux 6.1 on QEMU 7.2:
+ * the first port's MSI data is 0x22 (fixtures/qemu-7.2-linux/pciehp-*.json), and with one
+ * vCPU and 240 root ports 199 ports got a vector, the 200th failed with -ENOSPC.
  */
-const BOOT_VECTORS_CPU0 = [0x30, 0x38, 0x39];
-const MSI_ADDRESS_BASE = 0xfee00000; // LAPIC, physical destination mode; APIC ID in bits 19:12
+const BOOT_VECTORS_CPU0 = [0x21, 0x30, 0x39];
+/**
+ * MSI address (arch/x86/kernel/apic: msi_msg): 0xfee in bits 31:20, destination in 19:12,
+ * DM (logical) in bit 2. Up to 8 CPUs Linux runs the "flat" logical mode (destination = 1 <<
+ * CPU; recorded 0xfee01004 for CPU 0), beyond that physical flat (destination = APIC ID).
+ */
+const MSI_ADDRESS_BASE = 0xfee00000;
+const MSI_ADDR_DEST_MODE_LOGICAL = 0x4;
+const APIC_FLAT_MAX_CPUS = 8;
 const NR_IRQS_LEGACY_IOAPIC = 24;
 /** PIIX/ICH9 PIRQ route register: bit 7 set = this PIRQ is not routed. */
 const PIRQ_ROUTE_DISABLED = 0x80;
@@ -127,7 +134,7 @@ export class IrqDispatcher {
       active: true,
       vector,
       irq,
-      address: (MSI_ADDRESS_BASE | (best << 12)) >>> 0,
+      address: this.msiAddress(best),
       data: vector,
       free: () => {
         if (freed) return;
@@ -136,6 +143,34 @@ export class IrqDispatcher {
         releaseIrq();
       },
     };
+  }
+
+  private get logicalFlat(): boolean {
+    return this.vectors.length <= APIC_FLAT_MAX_CPUS;
+  }
+
+  private msiAddress(cpu: number): number {
+    return this.logicalFlat ? (MSI_ADDRESS_BASE | ((1 << cpu) << 12) | MSI_ADDR_DEST_MODE_LOGICAL) >>> 0 : (MSI_ADDRESS_BASE | (cpu << 12)) >>> 0;
+  }
+
+  /** The CPU an MSI's destination field names. */
+  private msiCpu(dest: number): number {
+    return this.logicalFlat ? Math.max(0, Math.log2(dest & -dest)) : dest;
+  }
+
+  /**
+   * IRQ numbers for MSI-X vectors a driver allocates but does not request yet (x86 reservation
+   * mode: no vector until request_irq, e.g. a NIC's vectors before the interface is up).
+   */
+  reserveMsiIrqs(count: number): { irqs: number[]; free(): void } {
+    const irqs: number[] = [];
+    for (let i = 0; i < count; i++) {
+      let irq = NR_IRQS_LEGACY_IOAPIC;
+      while (this.msiIrqs.has(irq)) irq++;
+      this.msiIrqs.add(irq);
+      irqs.push(irq);
+    }
+    return { irqs, free: () => irqs.forEach((irq) => this.msiIrqs.delete(irq)) };
   }
 
   /** A sPAPR interrupt source (hotplug / EPOW event sources). */
@@ -157,7 +192,7 @@ export class IrqDispatcher {
       case 'msi': {
         // The destination APIC ID sits in address bits 19:12 (the sink may hand a bigint).
         const address = (ev.data as { address?: number | bigint } | undefined)?.address;
-        const cpu = address === undefined ? 0 : Number((BigInt(address) >> 12n) & 0xffn);
+        const cpu = address === undefined ? 0 : this.msiCpu(Number((BigInt(address) >> 12n) & 0xffn));
         const a = this.vectors[cpu]?.get(ev.line);
         this.count(`msi:${ev.line}`);
         if (!a) {

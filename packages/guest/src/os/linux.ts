@@ -145,8 +145,9 @@ export class LinuxGuest implements DriverHost {
   }
 
   private offerPort(d: HotplugDriver, port: PciDev): void {
-    if (port.hotplugDriver || !d.probe) return;
-    if (d.probe(port, this)) port.hotplugDriver = d.name;
+    if (!d.probe || (port.hotplugDriver && !d.seesClaimedPorts)) return;
+    const claimed = port.hotplugDriver !== undefined;
+    if (d.probe(port, this) && !claimed) port.hotplugDriver = d.name;
   }
 
   /**

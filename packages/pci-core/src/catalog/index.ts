@@ -85,6 +85,8 @@ const bridgeTypes: TypeDef[] = [
           // pci_bridge_initfn: 66 MHz and fast back-to-back capable (real QEMU 7.2: Status 0x00b0,
           // fixtures/qemu-7.2-linux/shpchp-pc.json; the pseries DTB lists both properties).
           dev.config.set16(R.PCI_STATUS, dev.config.get16(R.PCI_STATUS) | R.PCI_STATUS_66MHZ | R.PCI_STATUS_FAST_BACK);
+          // ... and so is the secondary side (Secondary Status 0x00a0, recorded shpchp-pc).
+          dev.config.set16(R.PCI_SEC_STATUS, dev.config.get16(R.PCI_SEC_STATUS) | R.PCI_STATUS_66MHZ | R.PCI_STATUS_FAST_BACK);
           C.slotIdInit(dev, 0x48, 0, dev.prop<number>('chassis_nr'));
           if (dev.prop<string>('msi') !== 'off') C.msiInit(dev, 0x4c, 1, true, true);
         },
@@ -103,7 +105,10 @@ const bridgeTypes: TypeDef[] = [
           C.pcieCapInit(dev, 0x48, C.PCI_EXP_TYPE_PCI_BRIDGE, { devcap2: 0x00000020 });
           // pci_bridge_initfn: 66 MHz capable and fast back-to-back capable (observed Status 0x00b0).
           dev.config.set16(R.PCI_STATUS, dev.config.get16(R.PCI_STATUS) | R.PCI_STATUS_66MHZ | R.PCI_STATUS_FAST_BACK);
-          C.pmInit(dev, 0x84);
+          dev.config.set16(R.PCI_SEC_STATUS, dev.config.get16(R.PCI_SEC_STATUS) | R.PCI_STATUS_66MHZ | R.PCI_STATUS_FAST_BACK);
+          // pcie_pci_bridge_realize: PMC 0x3 and nothing else (PMCSR 0 and read-only; recorded
+          // shpchp-q35-pcie-pci-bridge reads 0 after Linux set D0).
+          C.pmInit(dev, 0x84, 0x0003, { ctrl: 0, wmask: 0 });
           if (dev.prop<string>('msi') !== 'off') C.msiInit(dev, 0x8c, 1, true, true);
           // pcie_pci_bridge_realize adds AER on any bus (on pc's pci.0 the guest cannot reach it).
           C.aerInit(dev, 0x100, { rootPort: false });
@@ -212,11 +217,15 @@ const endpointTypes: TypeDef[] = [
         identity: (dev, base) => ({ ...base, subsystemVendorId: dev.prop<number>('subsys_ven'), subsystemId: dev.prop<number>('subsys') }),
         capabilities: (dev) => {
           defaultMac(dev);
-          C.pmInit(dev, 0xc8);
-          C.msiInit(dev, 0xd0, 1, true, false);
+          // Added in QEMU's order, read back through CF8/CFC from QEMU 7.2: the list runs
+          // PM 0xc8 -> MSI 0xd0 -> PCIe 0xe0 -> MSI-X 0xa0 (each new cap goes to the head).
+          C.msixInit(dev, 0xa0, 5, 3, 0, 3, 0x2000);
           // A version 1 capability (e1000e_pci_realize: pcie_endpoint_cap_v1_init; observed FLAGS 0x0001).
           C.pcieCapInit(dev, 0xe0, expressEndpointType(dev), { version: 1 });
-          C.msixInit(dev, 0xa0, 5, 3, 0, 3, 0x2000);
+          C.msiInit(dev, 0xd0, 1, true, false);
+          // e1000e_add_pm_capability: PM 1.1 with DSI (PMC 0x0022), PMCSR 0, PME enable and data
+          // select writable, PME status write-1-to-clear.
+          C.pmInit(dev, 0xc8, 0x0022, { ctrl: 0, wmask: 0x1f03, w1c: 0x8000 });
           // e1000e_pci_realize adds AER and the serial number on any bus (hw/net/e1000e.c).
           C.aerInit(dev, 0x100, { rootPort: false });
           C.dsnInit(dev, 0x140, macSerialNumber(dev));
@@ -231,9 +240,12 @@ const endpointTypes: TypeDef[] = [
       { vendorId: R.PCI_VENDOR_ID_REDHAT, deviceId: 0x0010, revision: 2, classCode: 0x010802, headerType: 0, interruptPin: 1, express: true, bars: [{ index: 0, size: 16 * KiB, type: 'mem64' }] },
       {
         capabilities: (dev) => {
-          C.msixInit(dev, 0x40, 65, 0, 0x2000, 0, 0x3000);
+          // QEMU 7.2's list (CF8/CFC): MSI-X 0x40 -> PCIe 0x80 -> PM 0x60 (head insertion).
           C.pmInit(dev, 0x60);
-          C.pcieCapInit(dev, 0x80, expressEndpointType(dev));
+          // nvme_init_pci: pcie_cap_flr_init advertises Function Level Reset (DEVCAP 0x10008000).
+          // FLR itself (a write of BCR_FLR resetting the function) is not modelled.
+          C.pcieCapInit(dev, 0x80, expressEndpointType(dev), { devcap: 0x10008000 });
+          C.msixInit(dev, 0x40, 65, 0, 0x2000, 0, 0x3000);
         },
       },
     ),

@@ -31,6 +31,26 @@ interface VirtioModel {
   backend: string;
   /** The option ROM QEMU loads (efi-virtio.rom for virtio-net), its size. */
   rom?: { file: string; size: number };
+  /** MSI-X vectors when `vectors` is left unspecified (each device's realize in QEMU). */
+  autoVectors?: (dev: PCIDevice) => number;
+}
+
+/** PCI_MSIX_FLAGS_QSIZE and VIRTIO_QUEUE_MAX bound the per-vCPU queues QEMU picks. */
+const PCI_MSIX_FLAGS_QSIZE = 0x7ff;
+const VIRTIO_QUEUE_MAX = 1024;
+
+/**
+ * virtio_pci_optimal_num_queues (hw/virtio/virtio-pci.c): one request queue per vCPU, within
+ * the MSI-X and virtqueue limits left after the device's fixed queues.
+ */
+function optimalNumQueues(dev: PCIDevice, fixedQueues: number): number {
+  return Math.min(dev.machine.smpCpus, PCI_MSIX_FLAGS_QSIZE - fixedQueues, VIRTIO_QUEUE_MAX - fixedQueues);
+}
+
+/** A queue-count property, or the per-vCPU count when left at its "auto" default. */
+function numQueues(dev: PCIDevice, prop: string, auto: number, fixedQueues: number): number {
+  const n = dev.prop<number>(prop);
+  return n === auto ? optimalNumQueues(dev, fixedQueues) : n;
 }
 
 export class VirtioPCIDevice extends PCIDevice {
@@ -56,7 +76,8 @@ export class VirtioPCIDevice extends PCIDevice {
   protected override realizeModel(): void {
     // virtio_pci_realize resolves `auto` for good: qom-get shows on or off afterwards.
     if (this.prop<string>('disable-legacy') === 'auto') this.values.set('disable-legacy', this.isModernOnly ? 'on' : 'off');
-    this.virtioBus = new Bus(this.machine.busName('virtio-pci-bus', this), ['virtio-pci-bus', 'virtio-bus', 'bus']);
+    // virtio_pci_bus_new names every proxy's bus "virtio-bus" (hw/virtio/virtio-pci.c).
+    this.virtioBus = new Bus('virtio-bus', ['virtio-pci-bus', 'virtio-bus', 'bus']);
     this.virtioBus.maxDevices = 1; // one backend per proxy
     this.addChildBus(this.virtioBus);
     this.virtioBus.realized = true;
@@ -104,7 +125,8 @@ function virtioCaps(dev: PCIDevice): void {
   C.vendorCapInit(dev, 0x84, [20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 0, 0, ...le32(0), ...le32(0), ...le32(0)]);
   dev.config.wmask.fill(0xff, 0x84 + 4, 0x84 + 20);
   const vectors = dev.prop<number>('vectors');
-  const n = vectors === 0xffffffff ? 3 : vectors;
+  const model = dev.type.classData.virtio as VirtioModel | undefined;
+  const n = vectors === 0xffffffff ? (model?.autoVectors?.(dev) ?? 3) : vectors;
   if (n > 0) C.msixInit(dev, 0x98, n, 1, 0, 1, 0x800);
   if (dev.isExpress) {
     C.pcieCapInit(dev, 0xa4, C.PCI_EXP_TYPE_ENDPOINT);
@@ -135,8 +157,14 @@ function virtioType(name: string, description: string, category: TypeDef['catego
 export const virtioTypes: TypeDef[] = [
   { name: 'virtio-pci', parent: 'pci-device', abstract: true, instantiate: (t: TypeImpl, mach: Machine) => new VirtioPCIDevice(t, mach) },
   { name: 'virtio-device', parent: 'device', abstract: true, busType: 'virtio-bus' },
-  ...virtioType('virtio-net-pci', 'virtio-net-pci', 'network', { virtioId: 1, transitionalId: 0x1000, classCode: 0x020000, legacyIoSize: 32, backend: 'virtio-net-device', rom: { file: 'efi-virtio.rom', size: 256 * KiB } }, ['virtio-net']),
-  ...virtioType('virtio-blk-pci', 'virtio-blk-pci', 'storage', { virtioId: 2, transitionalId: 0x1001, classCode: 0x010000, legacyIoSize: 128, backend: 'virtio-blk-device' }, ['virtio-blk']),
-  ...virtioType('virtio-scsi-pci', 'virtio-scsi-pci', 'storage', { virtioId: 8, transitionalId: 0x1004, classCode: 0x010000, legacyIoSize: 64, backend: 'virtio-scsi-device' }, ['virtio-scsi']),
-  ...virtioType('virtio-mouse-pci', 'virtio-mouse-pci', 'input', { virtioId: 18, classCode: 0x098000, backend: 'virtio-mouse-device' }, ['virtio-mouse']),
+  ...virtioType('virtio-net-pci', 'virtio-net-pci', 'network', { virtioId: 1, transitionalId: 0x1000, classCode: 0x020000, legacyIoSize: 32, backend: 'virtio-net-device', rom: { file: 'efi-virtio.rom', size: 256 * KiB },
+    // virtio_net_pci_realize: 2 per queue pair (one pair without a multiqueue netdev), config, control.
+    autoVectors: () => 2 * 1 + 2 }, ['virtio-net']),
+  ...virtioType('virtio-blk-pci', 'virtio-blk-pci', 'storage', { virtioId: 2, transitionalId: 0x1001, classCode: 0x010000, legacyIoSize: 128, backend: 'virtio-blk-device',
+    // virtio_blk_pci_realize: one per request queue (num-queues, per vCPU by default) + config.
+    autoVectors: (dev) => numQueues(dev, 'num-queues', 0xffff, 0) + 1 }, ['virtio-blk']),
+  ...virtioType('virtio-scsi-pci', 'virtio-scsi-pci', 'storage', { virtioId: 8, transitionalId: 0x1004, classCode: 0x010000, legacyIoSize: 64, backend: 'virtio-scsi-device',
+    // virtio_scsi_pci_realize: request queues (num_queues, per vCPU by default) + control, event, config.
+    autoVectors: (dev) => numQueues(dev, 'num_queues', 0xffffffff, 2) + 3 }, ['virtio-scsi']),
+  ...virtioType('virtio-mouse-pci', 'virtio-mouse-pci', 'input', { virtioId: 18, classCode: 0x090200 /* PCI_CLASS_INPUT_MOUSE (virtio-input-pci.c) */, backend: 'virtio-mouse-device' }, ['virtio-mouse']),
 ];

@@ -33,6 +33,7 @@ export const PCIEPORT = 'pcieport';
 /** The kernel as a driver callback sees it: dev_info lines carry the bound driver's name. */
 function driverHost(guest: LinuxGuest): DriverHost {
   return {
+    irq: guest.irq,
     log: (drv, dev, text) => guest.log(dev.driver ?? drv, dev, text),
     printk: (text) => guest.printk(text),
     nextName: (p) => guest.nextName(p),

@@ -84,13 +84,18 @@ export function createPciehpDriver(opts: PciehpOptions = {}): HotplugDriver {
 
   return {
     name: PCIEHP,
+    // pcieport is a PCI driver of every PCIe port (drivers/pci/pcie/portdrv_pci.c): on a port
+    // acpiphp drives, it still runs the PME and AER services (recorded acpiphp-q35: the root
+    // port ends with MSI-X on, bus mastering and INTx disabled).
+    seesClaimedPorts: true,
     init(guest) {
       freshState(guest);
     },
     probe(port, guest) {
       if (!isPciePort(port)) return false;
       const st = states.get(guest) ?? freshState(guest);
-      const native = port.isHotplugBridge && nativeHotplug(port, guest);
+      // A port another hotplug driver claimed gets the port services only.
+      const native = port.hotplugDriver === undefined && port.isHotplugBridge && nativeHotplug(port, guest);
       enqueue(guest, st, port, native);
       return native && port.subordinate !== undefined;
     },

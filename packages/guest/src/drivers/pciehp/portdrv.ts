@@ -230,7 +230,10 @@ function msiInit(guest: LinuxGuest, port: PciDev, cap: number, nvec: number, min
     setEnable(false);
     port.read16(flagsOff); // msi_setup_msi_desc
     if (canMask) maskReg = port.read32(maskPos);
-    const multiMask = 2 ** 2 ** Math.ceil(Math.log2(n)) - 1;
+    // msi_multi_mask: every vector the function is capable of (Multiple Message Capable), not
+    // only those asked for (recorded: ioh3420, 2 capable, ends with mask 0x2 once vector 0 runs).
+    const multiCap = (flags & R.PCI_MSI_FLAGS_QMASK) >> 1;
+    const multiMask = multiCap >= 5 ? 0xffffffff : 2 ** 2 ** multiCap - 1;
     writeMask(multiMask, 0);
     if (n === 1) break;
     writeMask(0, multiMask); // pci_msi_domain_check_cap refused multi-MSI: unmask, retry with 1
