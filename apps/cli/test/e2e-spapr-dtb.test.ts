@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI } from './harness.js';
+import { drcLines, nodeText, seedless } from '../../../packages/hotplug-spapr/test/dts-text.js';
 
 interface DtbFixture {
   argv: string[];
@@ -20,16 +21,6 @@ const fixture = (name: string): DtbFixture =>
   JSON.parse(readFileSync(fileURLToPath(new URL(`../../../fixtures/qemu-7.2-ppc/dtb-${name}.json`, import.meta.url)), 'utf8')) as DtbFixture;
 
 const hasDtc = spawnSync('dtc', ['--version']).status === 0;
-const seedless = (dts: string) => dts.replace(/rng-seed = <[^>]*>;/, 'rng-seed = <...>;');
-const drcLines = (dts: string) => dts.split('\n').filter((l) => /ibm,(my-)?drc-/.test(l));
-function nodeText(dts: string, header: string): string {
-  const lines = dts.split('\n');
-  const start = lines.findIndex((l) => l.trim() === header);
-  if (start < 0) return '';
-  const indent = lines[start]!.search(/\S/);
-  const end = lines.findIndex((l, i) => i > start && l.search(/\S/) === indent && l.trim() === '};');
-  return lines.slice(start, end + 1).join('\n');
-}
 
 describe('-machine dumpdtb through the CLI equals QEMU 7.2 (dtc -I dtb -O dts)', () => {
   for (const name of ['nodefaults', 'phb2', 'bridge1', 'phb2-bridge']) {

@@ -7,6 +7,7 @@ import { decodeDtb, encodeDtb } from '../src/index.js';
 import { buildPseries } from './board.js';
 import { dtbFixture } from './fixtures.js';
 import { boardFor } from './replay.js';
+import { drcLines, nodeText, seedless } from './dts-text.js';
 
 /** `dtc -I dtb -O dts` of a blob, or undefined without dtc. */
 function dtc(blob: Uint8Array): string | undefined {
@@ -21,18 +22,6 @@ function dtc(blob: Uint8Array): string | undefined {
   }
 }
 
-/** The random seed differs at every start, in QEMU as here. */
-const seedless = (dts: string) => dts.replace(/rng-seed = <[^>]*>;/, 'rng-seed = <...>;');
-/** Lines of the node at `path` (e.g. `pci@800000020000000 {`), and of every ibm,drc-* property. */
-const drcLines = (dts: string) => dts.split('\n').filter((l) => /ibm,(my-)?drc-/.test(l));
-function nodeText(dts: string, header: string): string {
-  const lines = dts.split('\n');
-  const start = lines.findIndex((l) => l.trim() === header);
-  if (start < 0) return '';
-  const indent = lines[start]!.search(/\S/);
-  const end = lines.findIndex((l, i) => i > start && l.search(/\S/) === indent && l.trim() === '};');
-  return lines.slice(start, end + 1).join('\n');
-}
 
 /**
  * Where QEMU's device nodes read config-space facts that @plugboard/pci-core does not model
