@@ -191,6 +191,48 @@ const scenarios = [
     },
   },
   {
+    // A PHB carrying a pci-bridge with a function behind it, all hot-added in prelaunch: the
+    // PHB's DRC is still unusable, so device_del releases the whole tree at once. The order of
+    // DEVICE_DELETED (the bridge's slot connectors, the bridge's own connector, the PHB's other
+    // connectors, functions, TCE tables, the PHB) is what Plugboard must reproduce.
+    name: 'phb-bridge', args: ['-M', 'pseries', '-nodefaults'],
+    async run(s) {
+      await s.x('device_add', { driver: 'spapr-pci-host-bridge', index: 1, id: 'phb1' }, SETTLE);
+      await s.x('device_add', { driver: 'pci-bridge', id: 'br1', chassis_nr: 5, bus: 'phb1.0', addr: '2' }, SETTLE);
+      await s.x('device_add', { driver: 'e1000', id: 'nb', bus: 'br1', addr: '3' }, SETTLE);
+      await s.x('device_del', { id: 'phb1' }, { settle: 1500, note: 'hot-added PHB with a bridge: released at once' });
+      await s.x('qom-list', { path: '/machine/peripheral' });
+    },
+  },
+  {
+    // The same tree cold-plugged: the PHB's DRC is configured, device_del waits for the guest;
+    // system_reset releases it.
+    name: 'phb-bridge-cold', args: ['-M', 'pseries', '-nodefaults', '-device', 'spapr-pci-host-bridge,index=1,id=phb1',
+      '-device', 'pci-bridge,id=br1,chassis_nr=5,bus=phb1.0,addr=2', '-device', 'e1000,id=nb,bus=br1,addr=3'],
+    async run(s) {
+      await s.x('device_del', { id: 'phb1' }, { ...SETTLE, note: 'configured PHB: waits for the guest' });
+      await s.x('system_reset', undefined, { settle: 1500, note: 'releases the PHB and everything under it' });
+      await s.x('qom-list', { path: '/machine/peripheral' });
+    },
+  },
+  {
+    // Running (cont, no OS: SLOF only). Cold-plugged tree: pending until a reset; then a tree
+    // hot-added while running: released at once (SLOF never touches the DRC).
+    name: 'phb-bridge-cont', args: ['-M', 'pseries', '-nodefaults', '-device', 'spapr-pci-host-bridge,index=1,id=phb1',
+      '-device', 'pci-bridge,id=br1,chassis_nr=5,bus=phb1.0,addr=2', '-device', 'e1000,id=nb,bus=br1,addr=3'],
+    async run(s) {
+      await s.x('cont', undefined, SETTLE);
+      await s.x('device_del', { id: 'phb1' }, { settle: 1500, note: 'configured PHB, running without an OS: waits' });
+      await s.x('qom-list', { path: '/machine/peripheral' });
+      await s.x('device_add', { driver: 'spapr-pci-host-bridge', index: 2, id: 'phb2' }, SETTLE);
+      await s.x('device_add', { driver: 'pci-bridge', id: 'br2', chassis_nr: 6, bus: 'phb2.0', addr: '4' }, SETTLE);
+      await s.x('device_add', { driver: 'e1000', id: 'nb2', bus: 'br2', addr: '1' }, SETTLE);
+      await s.x('device_del', { id: 'phb2' }, { settle: 1500, note: 'hot-added while running: released at once' });
+      await s.x('system_reset', undefined, { settle: 1500, note: 'releases phb1' });
+      await s.x('qom-list', { path: '/machine/peripheral' });
+    },
+  },
+  {
     // system_powerdown: POWERDOWN at once, in prelaunch and running alike (the EPOW log the
     // notifier queues is for the guest; without one nothing more happens).
     name: 'powerdown', args: ['-M', 'pseries', '-nodefaults'],
@@ -299,6 +341,37 @@ const qtestScenarios = [
       await s.x('query-status');
       await s.x('cont', undefined, SETTLE);
       await s.x('query-status');
+    },
+  },
+  {
+    // rtas_system_reboot (hw/ppc/spapr_rtas.c): nargs 0 / nret 1 or -3; then a guest reset
+    // request: RESET {guest: true, reason: guest-reset}, pending unplugs complete, and the VM
+    // keeps its run state (prelaunch stays prelaunch, running stays running).
+    name: 'system-reboot', args: ['-M', 'pseries', '-nodefaults', '-device', 'e1000,id=c3,addr=3'],
+    async run(s, qt) {
+      await rtas(s, qt, 'system-reboot', [], 1, { note: 'prelaunch' });
+      await s.wait(1000, 'after system-reboot in prelaunch');
+      await s.x('query-status');
+      await s.x('cont', undefined, SETTLE);
+      await rtas(s, qt, 'system-reboot', [0], 1, { note: 'nargs 1' });
+      await rtas(s, qt, 'system-reboot', [], 2, { note: 'nret 2' });
+      await rtas(s, qt, 'system-reboot', [], 0, { note: 'nret 0' });
+      await s.wait(500, 'after the refused calls');
+      await s.x('device_del', { id: 'c3' }, { ...SETTLE, note: 'configured: waits for the guest' });
+      await rtas(s, qt, 'system-reboot', [], 1, { note: 'as Linux calls it (rtas_restart)' });
+      await s.wait(1500, 'after system-reboot');
+      await s.x('query-status');
+    },
+  },
+  {
+    // -no-reboot (reboot action "shutdown"): the guest's reboot is a SHUTDOWN {guest: true,
+    // reason: guest-reset} and the process exits.
+    name: 'system-reboot-no-reboot', args: ['-M', 'pseries', '-nodefaults', '-no-reboot'],
+    async run(s, qt) {
+      await s.x('cont', undefined, SETTLE);
+      await rtas(s, qt, 'system-reboot', [], 1, { readRets: false, note: 'as Linux calls it' });
+      await s.wait(2000, 'after system-reboot');
+      s.exchanges.push({ action: 'exit', exit: (await s.qemu.waitExit(5000)) ?? 'running' });
     },
   },
 ];

@@ -45,6 +45,23 @@ export function removeBusDrcs(_spapr: Spapr, owner: QObject): void {
   for (const drc of [...list].reverse()) drc.destroy();
 }
 
+/**
+ * A bridge's DRCs when the bridge goes with its PHB: nothing calls remove_drcs for them (7.2
+ * refuses to unplug a bridge; spapr_pci_bridge_unplug never runs), they are released as the
+ * bridge's child<> properties when it is finalized (qom/object.c object_property_del_all), so in
+ * the iteration order of the bridge's property table, not by devfn
+ * (fixtures/qemu-7.2-ppc/phb-bridge.json).
+ */
+export function releaseBridgeDrcs(bridge: QObject): void {
+  const list = ownedDrcs.get(bridge) ?? [];
+  ownedDrcs.delete(bridge);
+  const byName = new Map(list.map((drc) => [drc.propName, drc] as const));
+  const ordered = bridge.propertyOrder().flatMap((name) => byName.get(name) ?? []);
+  // Any DRC no longer a child of the bridge (none expected) goes last, by devfn from 255 down.
+  const rest = [...list].reverse().filter((drc) => !ordered.includes(drc));
+  for (const drc of [...ordered, ...rest]) drc.destroy();
+}
+
 export function dtPciBus(spapr: Spapr, phb: SpaprPhb, bus: PCIBus, node: FdtNode): void {
   dtPciBusInto(dtContext(spapr, phb), bus, node, phb);
 }
@@ -141,7 +158,7 @@ export class SpaprPciHandler implements HotplugHandler {
     // pci-bridge's own (SHPC) handler keeps the bus' link; without one, the link names the bridge.
     if (!bus.hotplugHandler) bus.setHotplugHandler(this, bridge);
     addBusDrcs(this.spapr, this.phb, bus, bridge);
-    bridge.attachModel({ unrealize: () => removeBusDrcs(this.spapr, bridge) });
+    bridge.attachModel({ unrealize: () => releaseBridgeDrcs(bridge) });
   }
 
   unplugRequest(d: Device): void {

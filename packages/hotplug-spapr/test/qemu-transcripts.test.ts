@@ -7,7 +7,7 @@ import { eventList, replay } from './replay.js';
  * DEVICE_DELETED may follow the reply and even RESET (qdev-hotplug.md §6): RESET is compared
  * apart from the deletions, whose order is compared.
  */
-const scenarios = ['drc-qom', 'pci-errors', 'reset-order', 'dr-off', 'phb', 'phb-cold', 'cpu', 'cpu-cold', 'mem', 'mem-cold', 'contract-errors'];
+const scenarios = ['drc-qom', 'pci-errors', 'reset-order', 'dr-off', 'phb', 'phb-cold', 'cpu', 'cpu-cold', 'mem', 'mem-cold', 'contract-errors', 'phb-bridge', 'phb-bridge-cont'];
 const UNREPLAYED = new Set(['query-pci', 'qom-list-types']);
 
 describe('QMP side equals QEMU 7.2 (fixtures/qemu-7.2-ppc)', () => {
@@ -16,6 +16,8 @@ describe('QMP side equals QEMU 7.2 (fixtures/qemu-7.2-ppc)', () => {
       for (const { qemu, ours } of replay(name)) {
         const what = `${JSON.stringify(qemu.send)}${qemu.note ? ` (${qemu.note})` : ''}`;
         if (UNREPLAYED.has(qemu.send!.execute!)) continue;
+        // QEMU 7.2 crashed here (SIGSEGV: the reset releasing a cold-plugged PHB that carries a bridge).
+        if (!qemu.replies.length) continue;
         const q = qemu.replies[0]!;
         if (qemu.send!.execute === 'qom-list' && Array.isArray(q.return) && qemu.send!.arguments!.path !== '/dr-connector') {
           // QOM lists come in hash order; the set of properties is what must match.

@@ -66,6 +66,8 @@ export function execute(b: Board, send: NonNullable<Exchange['send']>): Outcome[
       case 'qom-list': return { return: qomList(m, a.path) };
       case 'qom-get': return { return: qomGet(m, a.path, a.property) };
       case 'system_reset': m.systemReset({ guest: false, reason: 'host-qmp-system-reset' }); return { return: {} };
+      case 'cont': m.cont(); return { return: {} };
+      case 'query-status': return { return: { status: m.runState, singlestep: false, running: m.runState === 'running' } };
       case 'device-list-properties': return { return: deviceListProperties(m.registry, a.typename) };
       default: {
         const c = (hotplugSpaprPlugin.qmpCommands ?? []).find((x) => x.name === send.execute);
