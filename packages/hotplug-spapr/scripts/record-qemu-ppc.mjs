@@ -364,6 +364,21 @@ const qtestScenarios = [
     },
   },
   {
+    // What became of an unplug pending at the guest's reboot (running, SLOF only), against
+    // QMP system_reset afterwards.
+    name: 'system-reboot-pending', args: ['-M', 'pseries', '-nodefaults', '-device', 'e1000,id=c3,addr=3', '-device', 'e1000,id=c4,addr=4'],
+    async run(s, qt) {
+      await s.x('cont', undefined, SETTLE);
+      await s.x('device_del', { id: 'c3' }, { ...SETTLE, note: 'configured: waits for the guest' });
+      await rtas(s, qt, 'system-reboot', [], 1, { note: 'as Linux calls it (rtas_restart)' });
+      await s.wait(3000, 'after system-reboot');
+      await s.x('qom-list', { path: '/machine/peripheral' });
+      await s.x('device_del', { id: 'c4' }, { ...SETTLE, note: 'configured: waits for the guest' });
+      await s.x('system_reset', undefined, { settle: 3000 });
+      await s.x('qom-list', { path: '/machine/peripheral' });
+    },
+  },
+  {
     // -no-reboot (reboot action "shutdown"): the guest's reboot is a SHUTDOWN {guest: true,
     // reason: guest-reset} and the process exits.
     name: 'system-reboot-no-reboot', args: ['-M', 'pseries', '-nodefaults', '-no-reboot'],

@@ -3,7 +3,7 @@
  * spapr_pci_unplug_request, spapr_pci_unplug, add_drcs/remove_drcs; spec/spapr-drc.md §5).
  * The PHB is the hotplug handler of every PCI device below it, bridges included.
  */
-import { QemuError, type Device, type HotplugHandler, type QObject } from '@plugboard/qdev';
+import { GHashOrder, QemuError, type Device, type HotplugHandler, type QObject } from '@plugboard/qdev';
 import { PCIDevice, isBridgeDevice, regs as R, type PCIBus } from '@plugboard/pci-core';
 import * as K from './constants.js';
 import type { DrcBackend, SpaprDrc } from './drc.js';
@@ -47,19 +47,41 @@ export function removeBusDrcs(_spapr: Spapr, owner: QObject): void {
 
 /**
  * A bridge's DRCs when the bridge goes with its PHB: nothing calls remove_drcs for them (7.2
- * refuses to unplug a bridge; spapr_pci_bridge_unplug never runs), they are released as the
- * bridge's child<> properties when it is finalized (qom/object.c object_property_del_all), so in
- * the iteration order of the bridge's property table, not by devfn
- * (fixtures/qemu-7.2-ppc/phb-bridge.json).
+ * refuses to unplug a bridge, so spapr_pci_bridge_unplug never runs); they are released as the
+ * bridge's child<> properties when it is finalized (qom/object.c object_property_del_all), in
+ * the iteration order of the bridge's own property table, not by devfn
+ * (fixtures/qemu-7.2-ppc/phb-bridge.json, phb-bridge-cont.json).
  */
-export function releaseBridgeDrcs(bridge: QObject): void {
+export function releaseBridgeDrcs(bridge: PCIDevice & { secondaryBus: PCIBus }): void {
   const list = ownedDrcs.get(bridge) ?? [];
   ownedDrcs.delete(bridge);
   const byName = new Map(list.map((drc) => [drc.propName, drc] as const));
-  const ordered = bridge.propertyOrder().flatMap((name) => byName.get(name) ?? []);
-  // Any DRC no longer a child of the bridge (none expected) goes last, by devfn from 255 down.
+  const ordered = bridgePropertyTable(bridge, list).keysInOrder().flatMap((name) => byName.get(name) ?? []);
+  // A DRC the table does not name (none expected) goes last, by devfn from 255 down.
   const rest = [...list].reverse().filter((drc) => !ordered.includes(drc));
   for (const drc of [...ordered, ...rest]) drc.destroy();
+}
+
+/**
+ * The bridge's own QOM property table as QEMU 7.2 fills it, which decides the order above. Its
+ * memory regions are child<> properties there (not modelled as objects here), inserted before
+ * the connectors: do_pci_register_device's bus-master regions, then pci_bridge_initfn's
+ * secondary bus, address spaces and windows (hw/pci/pci_bridge.c), then pci-bridge's SHPC BAR
+ * and MMIO (hw/pci-bridge/pci_bridge_dev.c, hw/pci/shpc.c). Checked against the qom-list of a
+ * hot-added pci-bridge (fixtures/qemu-7.2-ppc/pci-errors.json).
+ */
+function bridgePropertyTable(bridge: PCIDevice & { secondaryBus: PCIBus }, drcs: readonly SpaprDrc[]): GHashOrder {
+  const t = new GHashOrder();
+  const shpc = bridge.type.property('shpc') ? bridge.prop<boolean>('shpc') : false;
+  for (const name of [
+    'bus master container[0]', 'bus master[0]',
+    bridge.secondaryBus.name, 'pci_bridge_pci[0]', 'pci_bridge_io[0]',
+    'pci_bridge_pref_mem[0]', 'pci_bridge_io[1]', 'pci_bridge_mem[0]',
+    'pci_bridge_vga_io_lo[0]', 'pci_bridge_vga_io_hi[0]', 'pci_bridge_vga_mem[0]',
+    ...(shpc ? ['shpc-bar[0]', 'shpc-mmio[0]'] : []),
+  ]) t.insert(name);
+  for (const drc of drcs) if (drc.propName) t.insert(drc.propName);
+  return t;
 }
 
 export function dtPciBus(spapr: Spapr, phb: SpaprPhb, bus: PCIBus, node: FdtNode): void {

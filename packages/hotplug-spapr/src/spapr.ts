@@ -198,6 +198,7 @@ export class Spapr implements RtasDispatcher {
     r.register('ibm,read-pci-config', (a, n) => rtasReadPciConfig(this.phbs, a, n));
     r.register('ibm,write-pci-config', (a, n) => rtasWritePciConfig(this.phbs, a, n));
     r.register('power-off', (a, n) => this.rtasPowerOff(a, n));
+    r.register('system-reboot', (a, n) => this.rtasSystemReboot(a, n));
     r.register('query-cpu-stopped-state', (a, n) => this.cpus.rtasQueryStoppedState(a, n));
     r.register('start-cpu', (a, n) => this.cpus.rtasStartCpu(a, n));
     r.register('stop-self', (a, n, _m, ctx) => this.cpus.rtasStopSelf(a, n, ctx));
@@ -212,6 +213,20 @@ export class Spapr implements RtasDispatcher {
   private rtasPowerOff(args: readonly number[], nret: number): number[] {
     if (args.length !== 2 || nret !== 1) return [K.RTAS_OUT_PARAM_ERROR];
     this.machine.requestShutdown({ guest: true, reason: 'guest-shutdown' });
+    return [K.RTAS_OUT_SUCCESS];
+  }
+
+  /**
+   * system-reboot() (spapr_rtas.c rtas_system_reboot): no argument and exactly 1 return, else -3
+   * and nothing happens; then a guest reset request (qemu_system_reset_request,
+   * SHUTDOWN_CAUSE_GUEST_RESET). Observed through qtest (fixtures/qemu-7.2-ppc/system-reboot*.json):
+   * RESET {guest: true, reason: guest-reset} in prelaunch and running alike, the run state kept,
+   * pending unplugs completed by the reset; with -no-reboot SHUTDOWN {guest: true, reason:
+   * guest-reset} and the process exits.
+   */
+  private rtasSystemReboot(args: readonly number[], nret: number): number[] {
+    if (args.length !== 0 || nret !== 1) return [K.RTAS_OUT_PARAM_ERROR];
+    this.machine.requestReset({ guest: true, reason: 'guest-reset' });
     return [K.RTAS_OUT_SUCCESS];
   }
 

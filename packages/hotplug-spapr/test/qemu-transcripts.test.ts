@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventList, replay } from './replay.js';
+import { eventList, replay, replayQtest } from './replay.js';
 
 /**
  * Every request of the QEMU 7.2 recordings (no guest running), replayed on Plugboard: same
@@ -54,6 +54,35 @@ describe('system_reset: RESET among the DEVICE_DELETED events where QEMU 7.2 sen
       expect(resets.length).toBeGreaterThan(0);
       const seq = (l: unknown[][]) => l.map(([n, d]) => (n === 'DEVICE_DELETED' ? (d as { path: string }).path : n));
       for (const { qemu, ours } of resets) expect(seq(eventList(ours.events))).toEqual(seq(eventList(qemu.events)));
+    });
+  }
+});
+
+/**
+ * The guest's RTAS calls, recorded through QEMU's qtest socket, replayed through the guest port:
+ * same return codes, same replies, same events. DEVICE_DELETED of a PCI function a reset
+ * released while the VM runs comes after an RCU grace period that a running vCPU may stretch
+ * past the recording's wait: QEMU's must be a prefix of ours (the qom-list after shows it gone).
+ */
+describe('RTAS through qtest equals QEMU 7.2 (fixtures/qemu-7.2-ppc)', () => {
+  for (const name of ['power-off', 'power-off-no-shutdown', 'system-reboot', 'system-reboot-pending', 'system-reboot-no-reboot']) {
+    it(name, () => {
+      for (const { what, qemu, ours } of replayQtest(name)) {
+        if (qemu.rets) expect([what, ours.rets]).toEqual([what, qemu.rets]);
+        else if ((qemu.reply as { return?: unknown } | undefined)?.return !== undefined && Array.isArray((qemu.reply as { return: unknown }).return)) {
+          // qom-list /machine/peripheral: the same children.
+          const set = (l: unknown) => new Set((l as Array<{ name: string }>).map((p) => p.name));
+          expect([what, set((ours.reply as { return: unknown }).return)]).toEqual([what, set((qemu.reply as { return: unknown }).return)]);
+        } else expect([what, ours.reply]).toEqual([what, qemu.reply]);
+        const q = eventList(qemu.events);
+        const o = eventList(ours.events);
+        const notDeleted = (l: unknown[][]) => l.filter(([n]) => n !== 'DEVICE_DELETED');
+        const deleted = (l: unknown[][]) => l.filter(([n]) => n === 'DEVICE_DELETED');
+        expect([what, notDeleted(o)]).toEqual([what, notDeleted(q)]);
+        expect([what, deleted(o).slice(0, deleted(q).length)]).toEqual([what, deleted(q)]);
+        // Where QEMU sent a deletion, it followed RESET, as ours does.
+        if (deleted(q).length) expect([what, o.findIndex(([n]) => n === 'RESET') < o.findIndex(([n]) => n === 'DEVICE_DELETED')]).toEqual([what, true]);
+      }
     });
   }
 });

@@ -4,7 +4,7 @@
  * text) and the events each request caused.
  */
 import { QemuError, deviceAdd, deviceDel, deviceListProperties, qomGet, qomList, type MachineEvent } from '@plugboard/qdev';
-import { addMemoryBackend, hotplugSpaprPlugin } from '../src/index.js';
+import { addMemoryBackend, hotplugSpaprPlugin, spaprConstants as K } from '../src/index.js';
 import { buildPseries, type Board, type BoardOptions } from './board.js';
 import { devicesOf, requests, transcript, type Exchange } from './fixtures.js';
 
@@ -94,3 +94,62 @@ export function replay(name: string): Array<{ qemu: Exchange; ours: Outcome }> {
 /** Events as [name, data] without timestamps. */
 export const eventList = (evs: Array<{ event?: string; name?: string; data?: Record<string, unknown> }>) =>
   evs.map((e) => [e.event ?? e.name, e.data ?? {}]);
+
+/** A qtest recording's step: a QMP request or an RTAS call, with what followed it until the next. */
+export interface QtestStep {
+  what: string;
+  qemu: { reply?: unknown; rets?: number[]; events: Array<{ event?: string; data?: Record<string, unknown> }> };
+  ours: { reply?: unknown; rets?: number[]; events: MachineEvent[] };
+}
+
+interface RawExchange extends Omit<Exchange, 'send'> {
+  action?: string;
+  send?: Exchange['send'] | string;
+  rtas?: { name: string; args: number[]; nret: number };
+  rets?: string[];
+}
+
+/**
+ * Replays a recording made through QEMU's qtest socket (scripts/record-qemu-ppc.mjs qtestScenarios):
+ * QMP requests as replay() does, RTAS calls through the guest port. QEMU's events of the `wait`
+ * exchanges after a step belong to that step (QEMU acts on a guest request from its main loop).
+ * Without -no-shutdown QEMU exits at a shutdown: the host's part (exit) is not replayed.
+ */
+export function replayQtest(name: string): QtestStep[] {
+  const t = transcript(name);
+  const b = buildPseries(boardFor(t.argv));
+  if (t.argv.includes('-no-reboot')) b.machine.rebootAction = 'shutdown';
+  if (!t.argv.includes('-no-shutdown')) b.machine.onShutdownRequest((c) => b.machine.events.emit('SHUTDOWN', { guest: c.guest, reason: c.reason }));
+  const steps: QtestStep[] = [];
+  for (const ex of t.exchanges as RawExchange[]) {
+    if (ex.action === 'wait') {
+      steps.at(-1)?.qemu.events.push(...(ex.events ?? []));
+      continue;
+    }
+    if (ex.action === 'exit' || ex.action === 'reconnect') continue;
+    const before = b.events.length;
+    if (ex.action === 'qtest') {
+      const { name: call, args, nret } = ex.rtas!;
+      // The recorder fills the return words with 0xdeadbeef first: those a call does not store keep it.
+      const stored = b.gv.rtas(K.rtasToken(call as K.RtasCallName), args.map((a) => a >>> 0), nret).map((v) => v >>> 0);
+      const rets = Array.from({ length: nret }, (_, i) => stored[i] ?? 0xdeadbeef);
+      const qrets = (ex.rets ?? []).map((r) => Number(BigInt(r.replace(/^OK /, ''))) >>> 0);
+      steps.push({
+        what: `${ex.send as string}${ex.note ? ` (${ex.note})` : ''}`,
+        qemu: { rets: qrets, events: [] },
+        // Linux does not read the return of a call that does not come back: nor does the recording.
+        ours: { rets: rets.slice(0, qrets.length), events: b.events.slice(before) },
+      });
+      continue;
+    }
+    const send = ex.send as NonNullable<Exchange['send']>;
+    if (send.execute === 'qmp_capabilities') continue;
+    const reply = execute(b, send);
+    steps.push({
+      what: `${JSON.stringify(send)}${ex.note ? ` (${ex.note})` : ''}`,
+      qemu: { reply: ex.replies[0], events: [...(ex.events ?? [])] },
+      ours: { reply, events: b.events.slice(before) },
+    });
+  }
+  return steps;
+}

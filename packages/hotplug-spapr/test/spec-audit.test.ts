@@ -1,8 +1,8 @@
 /**
  * Audit against spec/spapr-drc.md §2–§3 (QEMU 7.2): the transitions and RTAS return codes that
- * drc-state.test.ts and rtas.test.ts did not pin down yet, and RTAS power-off
- * (hw/ppc/spapr_rtas.c rtas_power_off; observed through qtest,
- * fixtures/qemu-7.2-ppc/power-off*.json).
+ * drc-state.test.ts and rtas.test.ts did not pin down yet, and RTAS power-off and system-reboot
+ * (hw/ppc/spapr_rtas.c rtas_power_off, rtas_system_reboot; observed through qtest,
+ * fixtures/qemu-7.2-ppc/power-off*.json, system-reboot*.json).
  */
 import { describe, expect, it } from 'vitest';
 import { spaprConstants as K } from '../src/index.js';
@@ -52,6 +52,43 @@ describe('power-off (spapr_rtas.c rtas_power_off)', () => {
     expect(b.machine.runState).toBe('prelaunch');
     b.machine.cont();
     expect(b.machine.runState).toBe('running');
+  });
+});
+
+describe('system-reboot (spapr_rtas.c rtas_system_reboot)', () => {
+  it('-3 unless no argument and exactly 1 return (QEMU: 0xfffffffd), nothing else happens', () => {
+    const b = buildPseries();
+    b.machine.cont();
+    b.events.splice(0);
+    expect(call(b, 'system-reboot', [0], 1)).toEqual([K.RTAS_OUT_PARAM_ERROR]);
+    expect(call(b, 'system-reboot', [], 2)).toEqual([K.RTAS_OUT_PARAM_ERROR]);
+    expect(call(b, 'system-reboot', [], 0)).toEqual([K.RTAS_OUT_PARAM_ERROR]);
+    expect([b.events.length, b.machine.runState]).toEqual([0, 'running']);
+  });
+
+  it('success: RESET {guest: true, reason: guest-reset}, the run state kept, pending unplugs completed', () => {
+    const b = buildPseries({ devices: [{ driver: 'e1000', id: 'c3', addr: '3' }] });
+    expect(call(b, 'system-reboot', [], 1)).toEqual([K.RTAS_OUT_SUCCESS]);
+    expect(b.events.splice(0).map((e) => [e.name, e.data])).toEqual([['RESET', { guest: true, reason: 'guest-reset' }]]);
+    expect(b.machine.runState).toBe('prelaunch');
+    b.machine.cont();
+    b.events.splice(0);
+    expect(b.del('c3')).toBe('ok');
+    expect(names(b)).toEqual([]);
+    expect(call(b, 'system-reboot', [], 1)).toEqual([K.RTAS_OUT_SUCCESS]);
+    expect(names(b)).toEqual(['RESET', '/machine/peripheral/c3']);
+    expect(b.machine.runState).toBe('running');
+  });
+
+  it('reboot action shutdown (-no-reboot): SHUTDOWN {guest: true, reason: guest-reset}, no reset', () => {
+    const b = buildPseries();
+    b.machine.cont();
+    b.events.splice(0);
+    b.machine.rebootAction = 'shutdown';
+    const asked: unknown[] = [];
+    b.machine.onShutdownRequest((c) => asked.push(c));
+    expect(call(b, 'system-reboot', [], 1)).toEqual([K.RTAS_OUT_SUCCESS]);
+    expect([asked, b.events.length]).toEqual([[{ guest: true, reason: 'guest-reset' }], 0]);
   });
 });
 

@@ -291,6 +291,43 @@ export class Machine extends QObject {
     this.stopWith('shutdown');
   }
 
+  /**
+   * Reboot action (`-no-reboot` makes it `shutdown`, softmmu/runstate.c reboot_action): what a
+   * guest-initiated reset does.
+   */
+  rebootAction: 'reset' | 'shutdown' = 'reset';
+
+  private resetRequestHandler: ((cause: { guest: boolean; reason: string }) => void) | undefined;
+
+  /** Who acts on a guest reset request instead of the default (the host may defer it). */
+  onResetRequest(fn: (cause: { guest: boolean; reason: string }) => void): void {
+    this.resetRequestHandler = fn;
+  }
+
+  private resetting = false;
+
+  /**
+   * qemu_system_reset_request (softmmu/runstate.c): the guest reboots the machine (sPAPR RTAS
+   * system-reboot). With the reboot action `shutdown` (-no-reboot) it is a shutdown request
+   * with the same cause; otherwise the main loop resets the machine: RESET {guest: true,
+   * reason}, pending unplugs complete as in any reset, and a VM that was not running is left in
+   * prelaunch (main_loop_should_exit). QEMU stops the calling vCPU at once and resets from the
+   * main loop; here the reset runs before the call returns (a request during a reset is
+   * dropped: the reset is already happening).
+   */
+  requestReset(cause: { guest: boolean; reason: string }): void {
+    if (this.rebootAction === 'shutdown') return this.requestShutdown(cause);
+    if (this.resetRequestHandler) return this.resetRequestHandler(cause);
+    if (this.resetting) return;
+    this.resetting = true;
+    try {
+      this.systemReset(cause);
+    } finally {
+      this.resetting = false;
+    }
+    if (this.runState !== 'running') this.runState = 'prelaunch';
+  }
+
   /** vm_stop(state): clock stopped, STOP sent if the VM was running. */
   stopWith(state: RunState): void {
     const wasRunning = this.runState === 'running';
