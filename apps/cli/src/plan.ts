@@ -48,6 +48,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
   let informational: Informational | undefined;
   let startPaused = false;
   let noShutdown = false;
+  let noReboot = false;
   let nodefaults = false;
   let qmpIndex = 0;
   const plugins: CliPlan['plugins'] = [];
@@ -94,6 +95,9 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       }
       case 'S':
         startPaused = true;
+        break;
+      case 'no-reboot':
+        noReboot = true;
         break;
       case 'no-shutdown':
         noShutdown = true;
@@ -179,6 +183,7 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
       ...hotplugSpace,
       ...(arch !== undefined ? { arch } : {}),
       ...(noShutdown ? { noShutdown } : {}),
+      ...(noReboot ? { noReboot } : {}),
       devices,
       deviceLocations,
     },

@@ -30,7 +30,7 @@ describe('option table', () => {
     const supported = QEMU_OPTIONS.filter((o) => o.status === 'supported').map((o) => o.name);
     expect(supported).toEqual([
       'h', 'help', 'version', 'machine', 'M', 'accel', 'smp', 'global', 'm', 'device', 'name', 'display', 'chardev',
-      'serial', 'monitor', 'qmp', 'qmp-pretty', 'mon', 'S', 'enable-kvm', 'no-shutdown', 'nodefaults', 'plugin',
+      'serial', 'monitor', 'qmp', 'qmp-pretty', 'mon', 'S', 'enable-kvm', 'no-reboot', 'no-shutdown', 'nodefaults', 'plugin',
     ]);
     expect(lookupOption('drive')?.status).toBe('unsupported');
     expect(lookupOption('cpu')?.status).toBe('ignored');

@@ -7,7 +7,7 @@ import type { PlugboardMachine } from '@plugboard/machines';
 import { pluginHmpCommand, type HmpCommand } from './hmp.js';
 import type { AttachedGuest, AttachedPseriesGuest } from '@plugboard/guest';
 
-export type ShutdownReason = 'host-qmp-quit' | 'host-signal' | 'guest-shutdown';
+export type ShutdownReason = 'host-qmp-quit' | 'host-signal' | 'guest-shutdown' | 'guest-reset';
 
 export class MachineHost {
   readonly hmpExtensions = new Map<string, HmpCommand>();
@@ -72,7 +72,7 @@ export class MachineHost {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.machine.runState = 'shutdown';
-    this.machine.events.emit('SHUTDOWN', { guest: reason === 'guest-shutdown', reason });
+    this.machine.events.emit('SHUTDOWN', { guest: reason.startsWith('guest-'), reason });
     const go = () => {
       if (this.shutdownHandler) this.shutdownHandler(reason);
       else this.unhandledShutdown = reason;

@@ -24,6 +24,8 @@ export interface PlugboardServerOptions extends CreateMachineOptions {
   start?: boolean;
   /** `-no-shutdown`: a guest shutdown leaves the VM stopped in `shutdown` instead of ending it. */
   noShutdown?: boolean;
+  /** `-no-reboot`: a guest reboot is a shutdown with reason guest-reset (reboot_action shutdown). */
+  noReboot?: boolean;
   /** `--trace FILE`: every guest-visible access and interrupt as one JSON line. */
   traceFile?: string;
   /** `--guest POLICY`: the simulated guest's behaviour (default `linux`). */
@@ -51,6 +53,7 @@ export class PlugboardServer {
     const machine = createMachine(plugins, opts);
     const server = new PlugboardServer(new MachineHost(machine, plugins));
     server.host.noShutdown = opts.noShutdown ?? false;
+    if (opts.noReboot) machine.rebootAction = 'shutdown';
     if (opts.traceFile) server.traceTo(opts.traceFile);
     // The simulated guest (SeaBIOS + Linux) boots at the first `cont`, as QEMU's would.
     if (server.host.arch === 'x86_64') {

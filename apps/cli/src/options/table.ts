@@ -89,7 +89,7 @@ const SECTIONS: Array<[OptionSection, Row[]]> = [
     ['singlestep', 0, 'I'], ['preconfig', 0, 'U'], ['S', 0, 'S'], ['overcommit', 1, 'I'],
     ['gdb', 1, 'U'], ['s', 0, 'U'], ['d', 1, 'I'], ['D', 1, 'I'], ['dfilter', 1, 'I'],
     ['seed', 1, 'I'], ['L', 1, 'I'], ['enable-kvm', 0, 'S'], ['xen-domid', 1, 'U'],
-    ['xen-attach', 0, 'U'], ['xen-domid-restrict', 0, 'U'], ['no-reboot', 0, 'I'],
+    ['xen-attach', 0, 'U'], ['xen-domid-restrict', 0, 'U'], ['no-reboot', 0, 'S'],
     ['no-shutdown', 0, 'S'], ['action', 1, 'I'], ['loadvm', 1, 'U'], ['daemonize', 0, 'U'],
     ['option-rom', 1, 'U'], ['rtc', 1, 'I'], ['icount', 1, 'U'], ['watchdog-action', 1, 'I'],
     ['echr', 1, 'I'], ['incoming', 1, 'U'], ['only-migratable', 0, 'I'], ['nodefaults', 0, 'S'],
