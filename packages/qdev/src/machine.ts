@@ -253,7 +253,9 @@ export class Machine extends QObject {
     }
     this.events.emit('RESET', { guest: reason.guest, reason: reason.reason });
     for (const d of deferred) this.emitDeviceDeleted(d);
-    if (this.runState === 'shutdown') this.runState = 'prelaunch';
+    // main_loop_should_exit (softmmu/runstate.c): after any reset a VM that is not running is
+    // in prelaunch (real QEMU 7.2: stop, system_reset -> query-status "prelaunch").
+    if (this.runState !== 'running') this.runState = 'prelaunch';
   }
 
   /** Set while a system reset runs: where deferRcuDeletions() parks DEVICE_DELETED. */
