@@ -7,6 +7,7 @@
 import { regs as R } from '@plugboard/pci-core';
 import type { PciDev } from './pci-dev.js';
 import type { IrqDispatcher } from './irq.js';
+import { msixCapabilityInit } from './msix.js';
 import type { LinuxGuest } from './linux.js';
 
 /** One pci_device_id: omitted fields match anything (PCI_ANY_ID); class is compared under classMask. */
@@ -137,36 +138,19 @@ const e1000: PciDriver = {
   },
 };
 
-const PCI_MSIX_TABLE_BIR = 0x7;
 const E1000E_MSIX = 'e1000e:msix';
-const PCI_MSIX_ENTRY_VECTOR_CTRL = 12;
-const PCI_MSIX_ENTRY_CTRL_MASKBIT = 0x1;
 
 /**
- * pci_enable_msix_range as a driver calls it at probe (drivers/pci/msi/msi.c
- * msix_capability_init) for vectors it requests only when the interface comes up: MSI-X on
- * with the function masked, the entries' control words read, INTx off, every entry masked,
- * the function unmasked. Reservation mode (x86, MSI-X is maskable): IRQ numbers, no vectors,
- * no messages written. Returns undefined when the function has no usable MSI-X.
+ * pci_enable_msix_range as a driver calls it at probe for vectors it requests only when the
+ * interface comes up. Reservation mode (x86, MSI-X is maskable): IRQ numbers, no vectors, no
+ * messages written. Undefined when the function has too few entries or no usable table.
  */
 export function pciEnableMsixReserved(dev: PciDev, host: DriverHost, nvec: number): { irqs: number[]; free(): void } | undefined {
   const cap = dev.findCapability(R.PCI_CAP_ID_MSIX);
-  if (!cap) return undefined;
-  const flagsOff = cap + R.PCI_MSIX_FLAGS;
-  const tsize = (dev.read16(flagsOff) & R.PCI_MSIX_FLAGS_QSIZE) + 1;
-  const table = dev.read32(cap + R.PCI_MSIX_TABLE);
-  const bar = dev.resources[table & PCI_MSIX_TABLE_BIR];
-  if (tsize < nvec || !bar || bar.kind !== 'mem') return undefined;
-  const base = bar.start + ((table & ~PCI_MSIX_TABLE_BIR) >>> 0);
-  const ctrl = (i: number) => base + i * R.PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL;
-  dev.write16(flagsOff, dev.read16(flagsOff) | R.PCI_MSIX_FLAGS_MASKALL | R.PCI_MSIX_FLAGS_ENABLE);
-  for (let i = 0; i < nvec; i++) dev.view.mmioRead(ctrl(i), 4);
-  const reserved = host.irq.reserveMsiIrqs(nvec);
-  const cmd = dev.read16(R.PCI_COMMAND);
-  if (!(cmd & R.PCI_COMMAND_INTX_DISABLE)) dev.write16(R.PCI_COMMAND, cmd | R.PCI_COMMAND_INTX_DISABLE);
-  for (let i = 0; i < tsize; i++) dev.view.mmioWrite(ctrl(i), PCI_MSIX_ENTRY_CTRL_MASKBIT, 4);
-  dev.write16(flagsOff, dev.read16(flagsOff) & ~R.PCI_MSIX_FLAGS_MASKALL);
-  return reserved;
+  // pci_msix_vec_count
+  if (!cap || (dev.read16(cap + R.PCI_MSIX_FLAGS) & R.PCI_MSIX_FLAGS_QSIZE) + 1 < nvec) return undefined;
+  if (!msixCapabilityInit(dev, cap, nvec, () => {})) return undefined;
+  return host.irq.reserveMsiIrqs(nvec);
 }
 
 /** drivers/net/ethernet/intel/e1000e: e1000_probe (82574L, the part QEMU models). */

@@ -114,9 +114,7 @@ export class IrqDispatcher {
    * lowest free vector first.
    */
   allocMsi(name: string, handler: IrqHandler): MsiMessage {
-    let irq = NR_IRQS_LEGACY_IOAPIC;
-    while (this.msiIrqs.has(irq)) irq++;
-    this.msiIrqs.add(irq);
+    const irq = this.takeIrq();
     let best = -1;
     let bestFree = 0;
     this.vectors.forEach((used, cpu) => {
@@ -145,6 +143,14 @@ export class IrqDispatcher {
     };
   }
 
+  /** The lowest free Linux IRQ number from 24 (irq_alloc_descs is first fit). */
+  private takeIrq(): number {
+    let irq = NR_IRQS_LEGACY_IOAPIC;
+    while (this.msiIrqs.has(irq)) irq++;
+    this.msiIrqs.add(irq);
+    return irq;
+  }
+
   private get logicalFlat(): boolean {
     return this.vectors.length <= APIC_FLAT_MAX_CPUS;
   }
@@ -163,13 +169,7 @@ export class IrqDispatcher {
    * mode: no vector until request_irq, e.g. a NIC's vectors before the interface is up).
    */
   reserveMsiIrqs(count: number): { irqs: number[]; free(): void } {
-    const irqs: number[] = [];
-    for (let i = 0; i < count; i++) {
-      let irq = NR_IRQS_LEGACY_IOAPIC;
-      while (this.msiIrqs.has(irq)) irq++;
-      this.msiIrqs.add(irq);
-      irqs.push(irq);
-    }
+    const irqs = Array.from({ length: count }, () => this.takeIrq());
     return { irqs, free: () => irqs.forEach((irq) => this.msiIrqs.delete(irq)) };
   }
 

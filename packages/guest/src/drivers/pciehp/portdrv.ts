@@ -10,12 +10,15 @@ import { caps as C, regs as R } from '@plugboard/pci-core';
 import { pciEnableDevice, pciSetMaster } from '../../os/drivers.js';
 import { aerServiceProbe } from '../aer/index.js';
 import type { MsiMessage } from '../../os/irq.js';
+import {
+  msixCapabilityInit, pciClearAndSet16, pciIntxDisable, PCI_MSIX_ENTRY_CTRL_MASKBIT, PCI_MSIX_ENTRY_DATA, PCI_MSIX_ENTRY_LOWER_ADDR,
+  PCI_MSIX_ENTRY_UPPER_ADDR, PCI_MSIX_ENTRY_VECTOR_CTRL,
+} from '../../os/msix.js';
 import type { LinuxGuest } from '../../os/linux.js';
 import type { PciDev } from '../../os/pci-dev.js';
 import {
   PCI_ERR_ROOT_AER_IRQ_SHIFT, PCI_ERR_ROOT_STATUS, PCI_EXP_FLAGS_IRQ, PCI_EXP_FLAGS_IRQ_SHIFT, PCI_EXP_LNKCAP_LBNC,
-  PCI_EXP_RTCTL_PMEIE, PCI_EXP_RTSTA_PME, PCI_MSIX_ENTRY_CTRL_MASKBIT, PCI_MSIX_ENTRY_DATA, PCI_MSIX_ENTRY_LOWER_ADDR,
-  PCI_MSIX_ENTRY_UPPER_ADDR, PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_MSIX_TABLE_BIR, PCI_MSIX_TABLE_OFFSET,
+  PCI_EXP_RTCTL_PMEIE, PCI_EXP_RTSTA_PME,
 } from './regs.js';
 
 const DRIVER = 'pcieport';
@@ -143,58 +146,36 @@ function sharedActions(): { actions: Array<{ name: string; handler: () => boolea
   };
 }
 
-function clearAndSet16(port: PciDev, off: number, clear: number, set: number): void {
-  port.write16(off, (port.read16(off) & ~clear) | set);
-}
-
-/** pci_intx(dev, 0) as MSI set-up calls it: INTx Disable, written only when it changes. */
-function intxDisable(port: PciDev): void {
-  const cmd = port.read16(R.PCI_COMMAND);
-  if (!(cmd & R.PCI_COMMAND_INTX_DISABLE)) port.write16(R.PCI_COMMAND, cmd | R.PCI_COMMAND_INTX_DISABLE);
-}
-
-/** msix_capability_init: enable masked, write the messages into the table, mask all, unmask the function. */
+/** msix_capability_init for the port: each entry gets its vector's message at allocation. */
 function msixInit(guest: LinuxGuest, port: PciDev, cap: number, nvec: number): Vectors | undefined {
-  const flags = cap + R.PCI_MSIX_FLAGS;
-  clearAndSet16(port, flags, 0, R.PCI_MSIX_FLAGS_MASKALL | R.PCI_MSIX_FLAGS_ENABLE);
-  const tsize = (port.read16(flags) & R.PCI_MSIX_FLAGS_QSIZE) + 1;
-  const table = port.read32(cap + R.PCI_MSIX_TABLE);
-  const bar = port.resources[table & PCI_MSIX_TABLE_BIR];
-  if (!bar || bar.kind !== 'mem') {
-    clearAndSet16(port, flags, R.PCI_MSIX_FLAGS_MASKALL | R.PCI_MSIX_FLAGS_ENABLE, 0);
-    return undefined;
-  }
-  const base = bar.start + ((table & PCI_MSIX_TABLE_OFFSET) >>> 0);
   const view = port.view;
-  const entry = (i: number) => base + i * R.PCI_MSIX_ENTRY_SIZE;
-  const ctrl: number[] = [];
-  for (let i = 0; i < nvec; i++) ctrl.push(view.mmioRead(entry(i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4));
   const shared = sharedActions();
   const vectors: MsiMessage[] = [];
-  for (let i = 0; i < nvec; i++) {
+  const table = msixCapabilityInit(port, cap, nvec, (i, ctrl, t) => {
     const m = guest.irq.allocMsi(`${DRIVER}:${port.name}:${i}`, shared.run);
     vectors.push(m);
     // Reservation mode (MSI-X is maskable): an IRQ without a vector is never programmed.
-    if (!m.active) continue;
+    if (!m.active) return;
+    const entry = t.entry(i);
     // __pci_write_msi_msg: an unmasked entry is masked while its message changes.
-    const unmasked = !(ctrl[i]! & PCI_MSIX_ENTRY_CTRL_MASKBIT);
-    if (unmasked) view.mmioWrite(entry(i) + PCI_MSIX_ENTRY_VECTOR_CTRL, ctrl[i]! | PCI_MSIX_ENTRY_CTRL_MASKBIT, 4);
-    view.mmioWrite(entry(i) + PCI_MSIX_ENTRY_LOWER_ADDR, m.address, 4);
-    view.mmioWrite(entry(i) + PCI_MSIX_ENTRY_UPPER_ADDR, 0, 4);
-    view.mmioWrite(entry(i) + PCI_MSIX_ENTRY_DATA, m.data, 4);
-    if (unmasked) view.mmioWrite(entry(i) + PCI_MSIX_ENTRY_VECTOR_CTRL, ctrl[i]!, 4);
-    view.mmioRead(entry(i) + PCI_MSIX_ENTRY_DATA, 4);
-  }
-  intxDisable(port);
-  for (let i = 0; i < tsize; i++) view.mmioWrite(entry(i) + PCI_MSIX_ENTRY_VECTOR_CTRL, PCI_MSIX_ENTRY_CTRL_MASKBIT, 4);
-  clearAndSet16(port, flags, R.PCI_MSIX_FLAGS_MASKALL, 0);
+    const unmasked = !(ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+    if (unmasked) view.mmioWrite(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, ctrl | PCI_MSIX_ENTRY_CTRL_MASKBIT, 4);
+    view.mmioWrite(entry + PCI_MSIX_ENTRY_LOWER_ADDR, m.address, 4);
+    view.mmioWrite(entry + PCI_MSIX_ENTRY_UPPER_ADDR, 0, 4);
+    view.mmioWrite(entry + PCI_MSIX_ENTRY_DATA, m.data, 4);
+    if (unmasked) view.mmioWrite(entry + PCI_MSIX_ENTRY_VECTOR_CTRL, ctrl, 4);
+    view.mmioRead(entry + PCI_MSIX_ENTRY_DATA, 4);
+  });
+  if (!table) return undefined;
+  const { flags } = table;
+  const entry = table.entry;
   let enabled = true;
   return {
     vectors,
     free() {
       // pci_free_irq_vectors -> pci_disable_msix: mask all, MSI-X off.
       for (const v of vectors) v.free();
-      clearAndSet16(port, flags, R.PCI_MSIX_FLAGS_ENABLE, 0);
+      pciClearAndSet16(port, flags, R.PCI_MSIX_FLAGS_ENABLE, 0);
       enabled = false;
     },
     irqFor: (index) => {
@@ -214,7 +195,7 @@ function msixInit(guest: LinuxGuest, port: PciDev, cap: number, nvec: number): V
  */
 function msiInit(guest: LinuxGuest, port: PciDev, cap: number, nvec: number, min: number): Vectors | undefined {
   const flagsOff = cap + R.PCI_MSI_FLAGS;
-  const setEnable = (on: boolean) => clearAndSet16(port, flagsOff, R.PCI_MSI_FLAGS_ENABLE, on ? R.PCI_MSI_FLAGS_ENABLE : 0);
+  const setEnable = (on: boolean) => pciClearAndSet16(port, flagsOff, R.PCI_MSI_FLAGS_ENABLE, on ? R.PCI_MSI_FLAGS_ENABLE : 0);
   const flags = port.read16(flagsOff);
   const is64 = (flags & R.PCI_MSI_FLAGS_64BIT) !== 0;
   const canMask = (flags & R.PCI_MSI_FLAGS_MASKBIT) !== 0;
@@ -248,11 +229,11 @@ function msiInit(guest: LinuxGuest, port: PciDev, cap: number, nvec: number, min
     return undefined;
   }
   // __pci_write_msi_msg: Multiple Message Enable, address, data.
-  clearAndSet16(port, flagsOff, R.PCI_MSI_FLAGS_QSIZE, 0);
+  pciClearAndSet16(port, flagsOff, R.PCI_MSI_FLAGS_QSIZE, 0);
   port.write32(cap + R.PCI_MSI_ADDRESS_LO, m.address);
   if (is64) port.write32(cap + R.PCI_MSI_ADDRESS_HI, 0);
   port.write16(cap + (is64 ? R.PCI_MSI_DATA_64 : R.PCI_MSI_DATA_32), m.data);
-  intxDisable(port);
+  pciIntxDisable(port);
   setEnable(true);
   let enabled = true;
   return {

@@ -40,15 +40,6 @@ export const PCI_ERR_ROOT_AER_IRQ_SHIFT = 27;
 /** ROOT_PORT_INTR_ON_MESG_MASK: correctable, non-fatal and fatal error reporting enables. */
 export const PCI_ERR_ROOT_CMD_ALL = 0x7;
 
-/** MSI-X table entry layout. */
-export const PCI_MSIX_ENTRY_LOWER_ADDR = 0x0;
-export const PCI_MSIX_ENTRY_UPPER_ADDR = 0x4;
-export const PCI_MSIX_ENTRY_DATA = 0x8;
-export const PCI_MSIX_ENTRY_VECTOR_CTRL = 0xc;
-export const PCI_MSIX_ENTRY_CTRL_MASKBIT = 0x1;
-export const PCI_MSIX_TABLE_BIR = 0x7;
-export const PCI_MSIX_TABLE_OFFSET = 0xfffffff8;
-
 /** pciehp's slot states (drivers/pci/hotplug/pciehp.h); the numbers show in error lines. */
 export const SlotState = { OFF: 0, BLINKINGON: 1, BLINKINGOFF: 2, POWERON: 3, POWEROFF: 4, ON: 5 } as const;
 export type SlotState = (typeof SlotState)[keyof typeof SlotState];
