@@ -24,6 +24,8 @@ const RTT = Number(process.env.BENCH_RTT ?? 400);
 const ADDS = Number(process.env.BENCH_ADD ?? 60);
 const ONLY = (process.env.BENCH_ONLY ?? 'run,hotplug,scale,fleet').split(',');
 const BARE_PEER = { name: 'node bare', cmd: process.execPath, pre: [BARE] };
+/** The command without its start-up work (bench/cli-unbundled.mjs): what bundling and early monitors bought. */
+const LATE_PEER = { name: 'pb unbundled', cmd: process.execPath, pre: [fileURLToPath(new URL('cli-unbundled.mjs', import.meta.url))] };
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 const row = (cells, widths) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' ');
 
@@ -56,7 +58,7 @@ function pciDevices(reply) {
 // ---- 1. start-up to greeting, interleaved --------------------------------------------------
 async function startups() {
   const args = [...BASE, '-S', '-device', 'pcie-root-port,id=rp1,chassis=1,slot=1'];
-  const peers = [BARE_PEER, ...PEERS];
+  const peers = [BARE_PEER, ...PEERS.slice(0, 1), LATE_PEER, ...PEERS.slice(1)];
   const t = Object.fromEntries(peers.map((p) => [p.name, { greet: [], ready: [] }]));
   const nodeE = [];
   for (let r = 0; r < RUNS; r++) {
@@ -72,8 +74,10 @@ async function startups() {
   }
   const med = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { greet: median(v.greet), ready: median(v.ready) }]));
   console.log(`\n== start-up (q35 -S, 1 root port), median of ${RUNS} interleaved launches, ms`);
-  console.log('   greeting = launch -> QMP greeting; ready = launch -> qmp_capabilities answered (QEMU greets from its monitor thread before the machine is built)');
-  const w = [14, 10, 10, 22];
+  console.log('   greeting = launch -> QMP greeting; ready = launch -> qmp_capabilities answered. QEMU opens its monitors before it builds');
+  console.log('   the machine and greets from its monitor thread; so does plugboard (apps/cli/src/early.ts), commands wait for the machine.');
+  console.log("   pb unbundled = the same command unbundled, monitors opened after the machine (how it started before): what that work bought.");
+  const w = [16, 10, 10, 22];
   console.log(row(['  peer', 'greeting', 'ready', 'greeting min..max'], w));
   for (const p of peers) {
     const g = t[p.name].greet;
@@ -83,6 +87,8 @@ async function startups() {
   const pb = med.plugboard;
   const bare = med['node bare'];
   console.log(`  plugboard / bare Node.js socket server: greeting ${ratio(pb.greet, bare.greet)}, ready ${ratio(pb.ready, bare.ready)}   (target <= 1.2x)`);
+  const late = med[LATE_PEER.name];
+  console.log(`  pb unbundled / bare Node.js socket server: greeting ${ratio(late.greet, bare.greet)}, ready ${ratio(late.ready, bare.ready)}   (bundle + early monitors: greeting ${fmt(late.greet - pb.greet, 1)} ms, ready ${fmt(late.ready - pb.ready, 1)} ms sooner)`);
   if (QEMU) {
     const q = med['qemu 7.2'];
     console.log(`  plugboard / qemu 7.2: greeting ${ratio(pb.greet, q.greet)}, ready ${ratio(pb.ready, q.ready)}   (the bare Node.js server alone is ${ratio(bare.greet, q.greet)} QEMU's greeting)`);

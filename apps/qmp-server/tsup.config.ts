@@ -2,7 +2,8 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    // monitors: what a command line needs before it loads the machine (apps/cli's start-up).
+    entry: ['src/index.ts', 'src/monitors.ts'],
     format: ['esm'],
     dts: true,
     target: 'node20',

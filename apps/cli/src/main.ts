@@ -7,6 +7,8 @@ import { openSync, writeFileSync, writeSync } from 'node:fs';
 import { spaprOf } from '@plugboard/hotplug-spapr';
 import { QemuError, type Plugin } from '@plugboard/qdev';
 import { PlugboardServer } from '@plugboard/qmp-server';
+import type { QmpServer } from '@plugboard/qmp-server/monitors';
+import { StartupSignals, openMonitors } from './early.js';
 import { CliError, planFromArgv, type CliPlan } from './plan.js';
 import { answerInformational, machineList, runPluginSet, useExtraPlugins } from './informational.js';
 import { loadPlugins } from './plugins.js';
@@ -19,8 +21,17 @@ export interface Io {
 
 const defaultIo: Io = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
 
-/** Returns the exit code for an early exit, or a running server. */
-export async function run(argv: string[], io: Io = defaultIo): Promise<number | PlugboardServer> {
+/**
+ * Returns the exit code for an early exit, or a running server. `monitors`: the command line's
+ * monitors, already open (early.ts); they are closed on an early exit.
+ */
+export async function run(argv: string[], io: Io = defaultIo, monitors?: QmpServer): Promise<number | PlugboardServer> {
+  const r = await build(argv, io, monitors);
+  if (typeof r === 'number') await monitors?.close();
+  return r;
+}
+
+async function build(argv: string[], io: Io, monitors: QmpServer | undefined): Promise<number | PlugboardServer> {
   let plan: CliPlan;
   try {
     plan = planFromArgv(argv, machineList());
@@ -55,7 +66,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
   const serial = serialSink(plan, io);
   try {
     // The plugin set the option checks built (built-ins + -plugin) serves the machine too.
-    server = PlugboardServer.create({ ...plan.machine, ...(serial ? { serial } : {}) }, runPluginSet());
+    server = PlugboardServer.create({ ...plan.machine, ...(serial ? { serial } : {}), ...(monitors ? { monitors } : {}) }, runPluginSet());
   } catch (e) {
     if (e instanceof QemuError) {
       const idx = (e as QemuError & { deviceIndex?: number }).deviceIndex;
@@ -80,36 +91,27 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number | 
     await server.close();
     return 0;
   }
-  for (const mon of plan.monitors) {
-    try {
-      await server.listen(mon.spec);
-    } catch (e) {
-      io.stderr(formatDiagnostic({ location: mon.location, message: `Failed to bind socket: ${(e as Error).message}` }));
+  if (!monitors) {
+    const code = await openMonitors(server.qmp, plan.monitors, io.stderr);
+    if (code !== undefined) {
       await server.close();
-      return 1;
+      return code;
     }
   }
   if (!plan.startPaused) server.machine.cont();
   return server;
 }
 
-/** Process entry: QEMU exits 0 after SHUTDOWN on SIGTERM/SIGINT (reason host-signal). */
-export async function main(argv = process.argv.slice(2)): Promise<void> {
-  // Signals are owned from the first instruction: one arriving while the machine is still
-  // being built must not kill the process with the default action.
-  let server: PlugboardServer | undefined;
-  let signalled = false;
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      signalled = true;
-      server?.host.shutdown('host-signal');
-    });
-  }
-  const r = await run(argv);
+/**
+ * Process entry: QEMU exits 0 after SHUTDOWN on SIGTERM/SIGINT (reason host-signal). `startup`:
+ * what bin.ts did before loading this module (signals owned, monitors opened).
+ */
+export async function main(argv = process.argv.slice(2), startup: { signals?: StartupSignals; monitors?: QmpServer } = {}): Promise<void> {
+  const signals = startup.signals ?? new StartupSignals();
+  const r = await run(argv, defaultIo, startup.monitors);
   if (typeof r === 'number') {
     process.exit(r);
   }
-  server = r;
   let exiting = false;
   const finish = async () => {
     if (exiting) return;
@@ -118,7 +120,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     process.exit(0);
   };
   r.host.setShutdownHandler(() => void finish());
-  if (signalled) r.host.shutdown('host-signal');
+  signals.onSignal(() => r.host.shutdown('host-signal'));
 }
 
 /** The guest console: `-serial stdio` writes to stdout, `-serial file:PATH` to a file (CRLF, as a UART shows it). */

@@ -10,7 +10,8 @@ import {
 } from './options/parse.js';
 import { resolveMemory, resolveSmp, type MemOpts } from './options/machine.js';
 import type { KeyvalParse } from './options/keyval.js';
-import type { ChardevSpec, MonitorSpec as CliMonitorSpec } from './options/chardev.js';
+import { socketWaitInfo, type ChardevSpec, type MonitorSpec as CliMonitorSpec } from './options/chardev.js';
+import type { Diagnostic } from './options/errors.js';
 
 export { CliError };
 
@@ -27,7 +28,8 @@ export interface CliPlan {
   plugins: Array<{ spec: string; args: Array<[string, string]>; location: string }>;
   /** `-serial`: where the guest console goes (stdio or a file). */
   serial?: ChardevSpec['backend'];
-  monitors: Array<{ spec: MonitorSpec; location: string }>;
+  /** `waiting`: the line QEMU prints while a server=on,wait=on socket waits for its first client. */
+  monitors: Array<{ spec: MonitorSpec; location: string; waiting?: Diagnostic }>;
   startPaused: boolean;
   informational?: Informational;
   warnings: string[];
@@ -147,9 +149,16 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
     if (monitor.mode !== 'control') continue; // HMP monitors on a chardev: not offered yet
     const b = chardev.backend;
     const location = monitor.location ?? chardev.location ?? '';
-    if (b.kind === 'unix') monitors.push({ spec: { kind: 'unix', path: b.path }, location });
-    else if (b.kind === 'tcp') monitors.push({ spec: { kind: 'tcp', host: b.host === '' ? '127.0.0.1' : b.host, port: Number(b.port) }, location });
-    else if (b.kind === 'stdio') monitors.push({ spec: { kind: 'stdio' }, location });
+    const wait = (b.kind === 'unix' || b.kind === 'tcp') && b.server && b.wait ? { wait: true } : {};
+    if (b.kind === 'unix') {
+      const waiting = socketWaitInfo(b);
+      monitors.push({ spec: { kind: 'unix', path: b.path, ...wait }, location, ...(waiting ? { waiting } : {}) });
+    } else if (b.kind === 'tcp') {
+      // An empty host binds loopback here (QEMU: every address); the line names what is bound.
+      const host = b.host === '' ? '127.0.0.1' : b.host;
+      const waiting = socketWaitInfo(b, host);
+      monitors.push({ spec: { kind: 'tcp', host, port: Number(b.port), ...wait }, location, ...(waiting ? { waiting } : {}) });
+    } else if (b.kind === 'stdio') monitors.push({ spec: { kind: 'stdio' }, location });
     else throw new CliError({ location, message: `monitor on a '${b.kind}' chardev is not supported by Plugboard` });
   }
   const merged = mergeMachineOpts(machineOpts);

@@ -1,7 +1,7 @@
 /** Several monitors at once: -qmp unix, -qmp tcp, -chardev socket + -mon, and a stdio monitor. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,5 +86,73 @@ describe('monitors', () => {
     const lines = out.split('\r\n').filter(Boolean);
     expect(lines[0]).toMatch(/^\{"QMP": /);
     expect(lines.slice(1, 3)).toEqual(['{"return": {}}', '{"return": {"status": "prelaunch", "singlestep": false, "running": false}}']);
+  });
+});
+
+/** Connects to a unix socket, retrying while it does not exist yet; undefined once `gone()` says stop. */
+async function connectWhile(path: string, alive: () => boolean): Promise<RawQmp | undefined> {
+  while (alive()) {
+    try {
+      return await RawQmp.connect(path);
+    } catch {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+  return undefined;
+}
+
+describe('monitors open before the machine is built (softmmu/vl.c order)', () => {
+  it('server=on without wait=off: QEMU\'s waiting line, nothing further until a client connects, then the next monitor', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pb-wait-'));
+    const first = join(dir, 'first.sock');
+    const second = join(dir, 'second.sock');
+    const child = spawn(process.execPath, [CLI, '-M', 'q35', '-S', '-nodefaults', '-display', 'none',
+      '-qmp', `unix:${first},server=on`, '-qmp', `unix:${second},server=on,wait=off`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.push({ child } as Running);
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    while (!err.includes('\n')) await new Promise((r) => setTimeout(r, 5));
+    expect(err).toBe(`plugboard: -qmp unix:${first},server=on: info: QEMU waiting for connection on: disconnected:unix:${first},server=on\n`);
+    // QEMU creates the next chardev only after this one got its client.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(existsSync(second)).toBe(false);
+    const a = await RawQmp.connect(first);
+    expect(await a.line()).toMatch(/^\{"QMP": /);
+    expect(await a.cmd({ execute: 'qmp_capabilities' })).toBe('{"return": {}}');
+    const b = await connectWhile(second, () => child.exitCode === null);
+    expect(await b!.line()).toMatch(/^\{"QMP": /);
+    expect(await b!.cmd({ execute: 'qmp_capabilities' })).toBe('{"return": {}}');
+    expect(await b!.cmd({ execute: 'query-status' })).toBe('{"return": {"status": "prelaunch", "singlestep": false, "running": false}}');
+    a.close();
+    b!.close();
+  });
+
+  it('a client connected while the machine is built is greeted; a bad -device then ends the process, exit 1, socket file removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pb-early-'));
+    const sock = join(dir, 'q.sock');
+    // Many devices before the bad one: the build takes a while after the monitor opened.
+    const ports = Array.from({ length: 120 }, (_, i) => ['-device', `pcie-root-port,id=rp${i},chassis=${i + 1},bus=pcie.0,addr=${(1 + (i >> 3)).toString(16)}.${i & 7}${i & 7 ? '' : ',multifunction=on'}`]).flat();
+    const child = spawn(process.execPath, [CLI, '-M', 'q35', '-S', '-nodefaults', '-display', 'none',
+      '-qmp', `unix:${sock},server=on,wait=off`, ...ports, '-device', 'nosuch'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const c = await connectWhile(sock, () => child.exitCode === null);
+    const lines: string[] = [];
+    if (c) {
+      // Whether the connection beat the exit is timing; what it saw is not.
+      c.send('{"execute": "qmp_capabilities"}\n');
+      try {
+        for (;;) lines.push(await c.line(10_000));
+      } catch {
+        // closed
+      }
+      expect(lines.slice(0, 1).every((l) => l.startsWith('{"QMP": '))).toBe(true);
+      expect(lines.slice(1)).toEqual([]);
+    }
+    expect(await exited).toBe(1);
+    expect(err).toBe("plugboard: -device nosuch: 'nosuch' is not a valid device model name\n");
+    // QEMU 7.2 leaves its socket file behind here; Plugboard removes what it created.
+    expect(existsSync(sock)).toBe(false);
   });
 });

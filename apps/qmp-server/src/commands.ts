@@ -12,9 +12,8 @@ import { formatGuestPolicy, parseGuestPolicy } from '@plugboard/guest';
 import { dsdtForController, dumpTable } from '@plugboard/hotplug-acpi';
 import type { X86Machine } from '@plugboard/machines';
 import type { MachineHost } from './host.js';
+import { QEMU_VERSION } from './monitors.js';
 
-/** QAPI VersionInfo, members in schema order (the QMP writer gives QEMU's output order). */
-export const QEMU_VERSION = { qemu: { major: 7, minor: 2, micro: 22 }, package: 'Plugboard 0.1.0' };
 
 /** Runs `fn`, turning qdev's errors into QMP errors with the same class and text. */
 function qemu<T>(fn: () => T): T {

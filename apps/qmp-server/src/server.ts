@@ -8,14 +8,12 @@ import { DEFAULT_CLOSE_GRACE_MS, QmpDispatcher, QmpServer } from '@plugboard/qmp
 import { attachGuest, attachPseriesGuest, parseGuestPolicy, provideAcpiTables, type HotplugDriver, type PciDriver } from '@plugboard/guest';
 import { dsdtForController } from '@plugboard/hotplug-acpi';
 import type { X86Machine } from '@plugboard/machines';
-import { QEMU_VERSION, registerCommands } from './commands.js';
+import { registerCommands } from './commands.js';
+import { QEMU_VERSION, listenMonitor, type MonitorSpec } from './monitors.js';
 import { MachineHost } from './host.js';
 import { builtinPlugins } from './plugins.js';
 
-export type MonitorSpec =
-  | { kind: 'unix'; path: string }
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'stdio' };
+export type { MonitorSpec };
 
 export interface PlugboardServerOptions extends CreateMachineOptions {
   /** Extra plugins after the built-ins. */
@@ -32,6 +30,11 @@ export interface PlugboardServerOptions extends CreateMachineOptions {
   guest?: string;
   /** Where the guest's console (kernel log) goes: `-serial stdio` / `-serial file:PATH`. */
   serial?: (line: string) => void;
+  /**
+   * Monitors opened before the machine (createMonitors): this server takes them over and their
+   * waiting requests run once the machine is built.
+   */
+  monitors?: QmpServer;
 }
 
 export class PlugboardServer {
@@ -40,10 +43,12 @@ export class PlugboardServer {
   readonly dispatcher = new QmpDispatcher({ unvisitedOrder: ghashKeyOrder });
   readonly qmp: QmpServer;
 
-  private constructor(host: MachineHost) {
+  private readonly now = () => this.host.machine.clock.timestamp();
+
+  private constructor(host: MachineHost, monitors?: QmpServer) {
     this.host = host;
     registerCommands(this.dispatcher, host);
-    this.qmp = new QmpServer({ dispatcher: this.dispatcher, version: QEMU_VERSION, now: () => host.machine.clock.timestamp() });
+    this.qmp = monitors ?? new QmpServer({ dispatcher: this.dispatcher, version: QEMU_VERSION, now: this.now });
     host.onEvent((ev) => this.qmp.emitEvent(ev.name, ev.data));
   }
 
@@ -51,7 +56,7 @@ export class PlugboardServer {
   static create(opts: PlugboardServerOptions = {}, pluginSet?: PluginSet): PlugboardServer {
     const plugins = pluginSet ?? createPluginSet([...builtinPlugins(), ...(opts.plugins ?? [])]);
     const machine = createMachine(plugins, opts);
-    const server = new PlugboardServer(new MachineHost(machine, plugins));
+    const server = new PlugboardServer(new MachineHost(machine, plugins), opts.monitors);
     server.host.noShutdown = opts.noShutdown ?? false;
     if (opts.noReboot) machine.rebootAction = 'shutdown';
     if (opts.traceFile) server.traceTo(opts.traceFile);
@@ -81,6 +86,8 @@ export class PlugboardServer {
       });
     }
     if (opts.start) machine.cont();
+    // Requests that reached monitors opened before the machine run now, after the board is up.
+    if (opts.monitors) opts.monitors.attachDispatcher(server.dispatcher, { now: server.now });
     return server;
   }
 
@@ -97,16 +104,8 @@ export class PlugboardServer {
     return this.host.machine;
   }
 
-  async listen(spec: MonitorSpec): Promise<{ port?: number }> {
-    if (spec.kind === 'stdio') {
-      this.qmp.attachStream({ input: process.stdin, output: process.stdout });
-      return {};
-    }
-    if (spec.kind === 'unix') {
-      await this.qmp.listenUnix(spec.path);
-      return {};
-    }
-    return this.qmp.listenTcp(spec.host, spec.port);
+  listen(spec: MonitorSpec): Promise<{ port?: number }> {
+    return listenMonitor(this.qmp, spec);
   }
 
   /**

@@ -37,6 +37,7 @@ export {
   DEFAULT_UNIX_SOCKET_MODE,
   wallClock,
   type QmpServerOptions,
+  type ListenWait,
   type QmpStreamOptions,
   type QmpVersion,
   type QmpTimestamp,

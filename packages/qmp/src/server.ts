@@ -3,7 +3,7 @@
 // listener here serves any number of concurrent clients.
 
 import { EventEmitter } from 'node:events';
-import { promises as fsp } from 'node:fs';
+import { lstatSync, promises as fsp, unlinkSync, type BigIntStats, type Stats } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Duplex, Readable, Writable } from 'node:stream';
@@ -23,7 +23,12 @@ export interface QmpTimestamp {
 }
 
 export interface QmpServerOptions {
-  dispatcher: QmpDispatcher;
+  /**
+   * Runs the requests. Absent: the server greets and reads, but requests wait (in order, with the
+   * usual flow control) until attachDispatcher() — QEMU's monitors exist before the machine
+   * (softmmu/vl.c creates them before the board), their commands run once the main loop does.
+   */
+  dispatcher?: QmpDispatcher;
   /** Reported in the greeting (and usable for query-version). */
   version: QmpVersion;
   /** Event timestamps; default: wall clock, like QEMU's g_get_real_time(). */
@@ -71,12 +76,29 @@ interface UnixListener {
   ino: number | null;
 }
 
+/** QEMU's server=on,wait=on: a listen call that returns only once a first client connected. */
+export interface ListenWait {
+  wait?: boolean;
+  /** Runs when the socket listens and the wait for its first client begins (QEMU prints a line). */
+  onWaiting?: () => void;
+}
+
 type StreamPair = Duplex | { input: Readable; output: Writable };
 
 export class QmpServer extends EventEmitter {
-  readonly dispatcher: QmpDispatcher;
   readonly version: QmpVersion;
-  private readonly now: () => QmpTimestamp;
+  private now: () => QmpTimestamp;
+  private attached: QmpDispatcher | undefined;
+  /** Requests that arrived before a dispatcher was attached, released in arrival order. */
+  private waiting: Array<() => void> = [];
+  /** What sessions call: the dispatcher, or a wait for it. */
+  private readonly handler: Pick<QmpDispatcher, 'handle'> = {
+    handle: (item, session) => {
+      const d = this.attached;
+      if (d) return d.handle(item, session);
+      return new Promise<void>((release) => this.waiting.push(release)).then(() => this.attached!.handle(item, session));
+    },
+  };
   private readonly limits: Partial<JsonLimits> | undefined;
   private readonly maxOutputBacklog: number;
   private readonly live = new Set<QmpSession>();
@@ -88,11 +110,29 @@ export class QmpServer extends EventEmitter {
 
   constructor(opts: QmpServerOptions) {
     super();
-    this.dispatcher = opts.dispatcher;
+    this.attached = opts.dispatcher;
     this.version = opts.version;
     this.now = opts.now ?? wallClock;
     this.limits = opts.limits;
     this.maxOutputBacklog = opts.maxOutputBacklog ?? DEFAULT_MAX_OUTPUT_BACKLOG;
+  }
+
+  get dispatcher(): QmpDispatcher {
+    if (!this.attached) throw new Error('QmpServer: no dispatcher attached yet');
+    return this.attached;
+  }
+
+  /**
+   * Gives a server created without a dispatcher its dispatcher (and event clock); requests
+   * that were waiting run now, each session's in arrival order.
+   */
+  attachDispatcher(dispatcher: QmpDispatcher, opts: { now?: () => QmpTimestamp } = {}): void {
+    if (this.attached) throw new Error('QmpServer: a dispatcher is already attached');
+    this.attached = dispatcher;
+    if (opts.now) this.now = opts.now;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const release of waiting) release();
   }
 
   /** The greeting line (without CRLF). */
@@ -114,38 +154,42 @@ export class QmpServer extends EventEmitter {
   /**
    * Listen on a unix socket. A stale socket file at `path` is replaced (QEMU
    * unlinks it too); any other kind of file makes this fail (EADDRINUSE).
-   * The socket is bound in a private directory, given `mode` (default 0600;
-   * QEMU just leaves the umask's mode) and then moved into place, so no
-   * client can connect before the mode is set.
+   * The socket never exists with more than `mode` (default 0600; QEMU just
+   * leaves the umask's mode): it is bound under a umask that takes away what
+   * `mode` lacks (bind(2) is synchronous inside listen()), and only missing
+   * bits are added afterwards. Where the umask cannot be changed (a worker
+   * thread) it is bound in a private directory instead and moved into place.
+   * `wait`: resolve only once a first client has connected (QEMU's server=on,wait=on);
+   * `onWaiting` runs when the socket listens and the wait begins.
    */
-  async listenUnix(socketPath: string, opts: { mode?: number } = {}): Promise<void> {
+  async listenUnix(socketPath: string, opts: { mode?: number } & ListenWait = {}): Promise<void> {
     const mode = opts.mode ?? DEFAULT_UNIX_SOCKET_MODE;
     const target = path.resolve(socketPath);
-    await removeStaleSocket(target);
+    removeStaleSocket(target);
     const server = this.makeListener('unix');
-    const stagingPrefix = path.join(path.dirname(target), '.qmp-');
-    const useStaging = Buffer.byteLength(stagingPrefix) + MKDTEMP_SUFFIX + STAGED_NAME.length + 1 <= UNIX_PATH_MAX;
-    if (useStaging) {
-      const dir = await fsp.mkdtemp(stagingPrefix); // mode 0700: nobody else can connect meanwhile
-      const temp = path.join(dir, STAGED_NAME);
+    const old = currentUmask();
+    if (old !== undefined) {
+      // Only ever more restrictive than the process's umask, for anything created meanwhile too.
+      let created: number;
       try {
-        await listen(server, temp);
-        await fsp.chmod(temp, mode);
-        await fsp.rename(temp, target);
+        process.umask(old | (0o777 & ~mode));
+        created = mode & ~old;
+        server.listen(target);
       } finally {
-        await fsp.rm(dir, { recursive: true, force: true });
+        process.umask(old);
       }
+      await listening(server);
+      if (created !== mode) await fsp.chmod(target, mode);
     } else {
-      // Too long a path to stage: bind in place and set the mode right after.
-      await listen(server, target);
-      await fsp.chmod(target, mode);
+      await listenStaged(server, target, mode);
     }
-    const ino = await fsp.lstat(target).then((st) => st.ino, () => null);
+    const ino = inode(target);
     this.unix.push({ server, path: target, ino });
+    if (opts.wait) await firstConnection(server, opts.onWaiting);
   }
 
-  /** Listen on TCP (default 127.0.0.1; port 0 picks a free port). */
-  async listenTcp(host = '127.0.0.1', port = 0): Promise<{ host: string; port: number }> {
+  /** Listen on TCP (default 127.0.0.1; port 0 picks a free port); `wait` as for listenUnix. */
+  async listenTcp(host = '127.0.0.1', port = 0, opts: ListenWait = {}): Promise<{ host: string; port: number }> {
     const server = this.makeListener('tcp');
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -156,6 +200,7 @@ export class QmpServer extends EventEmitter {
     });
     this.tcp.push(server);
     const addr = server.address() as net.AddressInfo;
+    if (opts.wait) await firstConnection(server, opts.onWaiting);
     return { host: addr.address, port: addr.port };
   }
 
@@ -180,7 +225,7 @@ export class QmpServer extends EventEmitter {
       id: this.nextId++,
       input,
       output,
-      dispatcher: this.dispatcher,
+      dispatcher: this.handler,
       greeting: (oob) => this.greeting(oob),
       eventLine: this.eventLine,
       oobOffered: opts.oob ?? true,
@@ -243,21 +288,95 @@ export class QmpServer extends EventEmitter {
   }
 }
 
-function listen(server: net.Server, socketPath: string): Promise<void> {
+/** The process's umask (leaving it at 0077 for the caller to set), or undefined in a worker thread. */
+function currentUmask(): number | undefined {
+  try {
+    // process.umask() without an argument is deprecated (DEP0139): read it by setting one.
+    return process.umask(0o077);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves at the listener's first client, or when it is closed before one came. */
+function firstConnection(server: net.Server, onWaiting?: () => void): Promise<void> {
+  onWaiting?.();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      server.off('connection', done);
+      server.off('close', done);
+      resolve();
+    };
+    server.once('connection', done);
+    server.once('close', done);
+  });
+}
+
+/** Resolves once `server` listens (its bind already happened), rejects on its error. */
+function listening(server: net.Server): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (server.listening) return resolve();
     server.once('error', reject);
-    server.listen(socketPath, () => {
+    server.once('listening', () => {
       server.off('error', reject);
       resolve();
     });
   });
 }
 
-/** Remove a leftover socket file; refuse to replace anything else. */
-async function removeStaleSocket(target: string): Promise<void> {
-  const st = await fsp.lstat(target).catch(() => null);
+/** Binds in a fresh 0700 directory (nobody can connect meanwhile), sets the mode, moves it into place. */
+async function listenStaged(server: net.Server, target: string, mode: number): Promise<void> {
+  const stagingPrefix = path.join(path.dirname(target), '.qmp-');
+  if (Buffer.byteLength(stagingPrefix) + MKDTEMP_SUFFIX + STAGED_NAME.length + 1 > UNIX_PATH_MAX) {
+    // Too long a path to stage: bind in place and set the mode right after.
+    server.listen(target);
+    await listening(server);
+    await fsp.chmod(target, mode);
+    return;
+  }
+  const dir = await fsp.mkdtemp(stagingPrefix);
+  const temp = path.join(dir, STAGED_NAME);
+  try {
+    server.listen(temp);
+    await listening(server);
+    await fsp.chmod(temp, mode);
+    await fsp.rename(temp, target);
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * lstat with BigInt results, on purpose: Node 20's realpathSync (lib/fs.js) reads the shared
+ * result array of the last plain stat call when a path is in its cache, and if that last call saw
+ * a socket it stops resolving symlinks — module resolution afterwards (the ESM loader's realpath)
+ * then yields a second copy of every linked package. The BigInt variant has its own array.
+ */
+function lstatQuiet(target: string): Stats | BigIntStats | null {
+  try {
+    return lstatSync(target, { bigint: true });
+  } catch {
+    return null;
+  }
+}
+
+function inode(target: string): number | null {
+  const st = lstatQuiet(target);
+  return st ? Number(st.ino) : null;
+}
+
+/**
+ * Remove a leftover socket file; refuse to replace anything else. Synchronous, as QEMU's
+ * unlink before bind: a local metadata call, and nothing can slip in between.
+ */
+function removeStaleSocket(target: string): void {
+  const st = lstatQuiet(target);
   if (!st) return;
   // QEMU unlinks whatever is there; we only replace sockets, not files someone may want.
   if (!st.isSocket()) throw Object.assign(new Error(`listen EADDRINUSE: ${target} exists and is not a socket`), { code: 'EADDRINUSE' });
-  await fsp.unlink(target).catch(() => undefined);
+  try {
+    unlinkSync(target);
+  } catch {
+    // gone already
+  }
 }

@@ -28,7 +28,7 @@ export interface QmpSessionInit {
   id: number;
   input: Readable;
   output: Writable;
-  dispatcher: QmpDispatcher;
+  dispatcher: Pick<QmpDispatcher, 'handle'>;
   greeting: (oobOffered: boolean) => string;
   eventLine: (name: string, data?: object) => string;
   oobOffered: boolean;
@@ -54,7 +54,7 @@ export class QmpSession extends EventEmitter {
 
   private readonly input: Readable;
   private readonly output: Writable;
-  private readonly dispatcher: QmpDispatcher;
+  private readonly dispatcher: Pick<QmpDispatcher, 'handle'>;
   private readonly streamer: JsonStreamer;
   private readonly maxOutputBacklog: number;
   private readonly eventLine: QmpSessionInit['eventLine'];

@@ -81,6 +81,96 @@ describe('unix socket listener', () => {
   });
 });
 
+describe('a server without a dispatcher yet (monitors opened before the machine)', () => {
+  it('greets at once; requests wait, then run in arrival order per client once a dispatcher is attached', async () => {
+    const server = new QmpServer({ version: QEMU_VERSION });
+    servers.push(server);
+    const sock = tmpSocketPath('early');
+    await server.listenUnix(sock);
+    const a = await raw(sock);
+    const b = await raw(sock);
+    expect(await a.take(1)).toEqual([GREETING]);
+    expect(await b.take(1)).toEqual([GREETING]);
+    a.send('{"execute":"qmp_capabilities","id":1}{"execute":"query-status","id":2}{"exe');
+    b.send('{"execute":"query-status","id":"b"}\n');
+    a.send('cute":"nosuch","id":3}');
+    await sleep(30);
+    expect(a.lines.length + b.lines.length).toBe(0);
+    expect(() => server.dispatcher).toThrow('no dispatcher');
+    server.attachDispatcher(makeDispatcher());
+    expect(await a.take(3)).toEqual([
+      '{"return": {}, "id": 1}',
+      `{"return": ${STATUS}, "id": 2}`,
+      '{"id": 3, "error": {"class": "CommandNotFound", "desc": "The command nosuch has not been found"}}',
+    ]);
+    expect(await b.take(1)).toEqual([
+      '{"id": "b", "error": {"class": "CommandNotFound", "desc": "Expecting capabilities negotiation with \'qmp_capabilities\'"}}',
+    ]);
+    expect(() => server.attachDispatcher(makeDispatcher())).toThrow('already attached');
+  });
+
+  it('a client gone while its requests wait does not disturb the others', async () => {
+    const server = new QmpServer({ version: QEMU_VERSION });
+    servers.push(server);
+    const sock = tmpSocketPath('early-gone');
+    await server.listenUnix(sock);
+    const a = await raw(sock);
+    const b = await raw(sock);
+    await a.take(1);
+    await b.take(1);
+    a.send('{"execute":"qmp_capabilities"}{"execute":"query-status"}');
+    b.send('{"execute":"qmp_capabilities"}');
+    await sleep(10);
+    a.close();
+    await sleep(10);
+    server.attachDispatcher(makeDispatcher());
+    expect(await b.take(1)).toEqual(['{"return": {}}']);
+  });
+});
+
+describe('socket file mode and module resolution', () => {
+  it('the socket is bound with its mode whatever the umask, never more open in between', async () => {
+    let old: number | undefined;
+    try {
+      old = process.umask(0);
+    } catch {
+      return; // a worker thread: the staged path is taken, covered by the mode tests above
+    }
+    try {
+      const { sock } = await start();
+      expect((await fsp.stat(sock)).mode & 0o777).toBe(0o600);
+      expect(process.umask(0)).toBe(0); // restored
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  it('module resolution afterwards still follows symlinks (Node 20 realpathSync reads the last lstat)', () => {
+    // Before: a plain lstatSync of the new socket made Node's next cached realpath stop at the
+    // first known directory, so a package reached through a symlink loaded a second time (the
+    // CLI then built its machine from two copies of qdev). Node's own loader is needed, not
+    // vitest's: a child process runs it against the built package.
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
+      import { join } from 'node:path'; import { tmpdir } from 'node:os'; import { pathToFileURL } from 'node:url';
+      const { QmpServer } = await import(${JSON.stringify(dist)});
+      const dir = mkdtempSync(join(tmpdir(), 'pb-realpath-'));
+      mkdirSync(join(dir, 'real'));
+      writeFileSync(join(dir, 'real', 'm.mjs'), 'export const o = {};');
+      symlinkSync(join(dir, 'real'), join(dir, 'link'));
+      const a = await import(pathToFileURL(join(dir, 'real', 'm.mjs')).href);
+      const s = new QmpServer({ version: { qemu: { major: 7, minor: 2, micro: 22 }, package: '' } });
+      await s.listenUnix(join(dir, 'q.sock'));
+      const b = await import(pathToFileURL(join(dir, 'link', 'm.mjs')).href);
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+      process.stdout.write(String(a.o === b.o));
+    `;
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })).toBe('true');
+  });
+});
+
 describe('protocol over a real socket', () => {
   it('negotiation, id echo, errors, and split/pipelined input', async () => {
     const { sock } = await start();

@@ -1,0 +1,82 @@
+/**
+ * Start-up before any device model is loaded. QEMU parses its options and sets up its monitors
+ * before it builds the board (softmmu/vl.c), and a QMP monitor on a socket greets from its own
+ * I/O thread: a client connecting during machine construction is greeted at once and its
+ * commands run when the main loop starts. So does this command: signals are owned, options
+ * parsed and the monitors opened here, with nothing of the machine loaded; main.ts then loads
+ * the device models, builds the machine and hands it the monitors (their waiting commands run).
+ */
+import { createMonitors, listenMonitor } from '@plugboard/qmp-server/monitors';
+import type { QmpServer } from '@plugboard/qmp-server/monitors';
+import { planFromArgv, type CliPlan } from './plan.js';
+import { formatDiagnostic } from './options/errors.js';
+
+/** SIGTERM/SIGINT/SIGHUP from the first instruction: QEMU exits 0 after SHUTDOWN (reason host-signal). */
+export class StartupSignals {
+  private received = false;
+  private handler: (() => void) | undefined;
+
+  constructor() {
+    // A signal arriving while the machine is still being built must not kill the process with
+    // the default action: it is remembered and acted on once the machine exists.
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.on(sig, () => {
+        this.received = true;
+        this.handler?.();
+      });
+    }
+  }
+
+  /** `fn` runs on every later signal, and now if one came already. */
+  onSignal(fn: () => void): void {
+    this.handler = fn;
+    if (this.received) fn();
+  }
+}
+
+/** Does the command line load -plugin modules? (bin.ts then runs the unbundled CLI.) */
+export function usesPlugins(argv: string[]): boolean {
+  try {
+    return planFromArgv(argv).plugins.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Opens the QMP monitors the command line names, before the machine exists. Returns them
+ * (requests wait for PlugboardServer to attach its dispatcher), undefined when the command line
+ * asks for no monitor, is informational or has an error (main.ts reports it, as before), or an
+ * exit code after a monitor could not be opened (the message is on stderr).
+ */
+export async function openMonitorsEarly(argv: string[], stderr: (s: string) => void): Promise<QmpServer | number | undefined> {
+  let plan: ReturnType<typeof planFromArgv>;
+  try {
+    plan = planFromArgv(argv);
+  } catch {
+    return undefined;
+  }
+  if (plan.informational || plan.monitors.length === 0) return undefined;
+  const qmp = createMonitors();
+  const code = await openMonitors(qmp, plan.monitors, stderr);
+  return code ?? qmp;
+}
+
+/**
+ * Opens `monitors` on `qmp` in command-line order. A server=on,wait=on socket prints QEMU's
+ * "waiting for connection" line and holds start-up until its first client, as QEMU's chardev
+ * does before the next one is created. On a failure: the message, every monitor closed, exit code 1.
+ */
+export async function openMonitors(qmp: QmpServer, monitors: CliPlan['monitors'], stderr: (s: string) => void): Promise<number | undefined> {
+  for (const mon of monitors) {
+    const waiting = mon.waiting;
+    try {
+      await listenMonitor(qmp, mon.spec, waiting && (() => stderr(formatDiagnostic({ ...waiting, location: mon.location }, 'info'))));
+    } catch (e) {
+      stderr(formatDiagnostic({ location: mon.location, message: `Failed to bind socket: ${(e as Error).message}` }));
+      await qmp.close();
+      return 1;
+    }
+  }
+  return undefined;
+}
