@@ -6,8 +6,7 @@
  * parsed and the monitors opened here, with nothing of the machine loaded; main.ts then loads
  * the device models, builds the machine and hands it the monitors (their waiting commands run).
  */
-import { createMonitors, listenMonitor } from '@plugboard/qmp-server/monitors';
-import type { QmpServer } from '@plugboard/qmp-server/monitors';
+import { EarlyMonitors, type MonitorSpec } from '@plugboard/qmp-server/monitors';
 import { planFromArgv, type CliPlan } from './plan.js';
 import { formatDiagnostic } from './options/errors.js';
 
@@ -44,12 +43,13 @@ export function usesPlugins(argv: string[]): boolean {
 }
 
 /**
- * Opens the QMP monitors the command line names, before the machine exists. Returns them
- * (requests wait for PlugboardServer to attach its dispatcher), undefined when the command line
- * asks for no monitor, is informational or has an error (main.ts reports it, as before), or an
- * exit code after a monitor could not be opened (the message is on stderr).
+ * Opens the QMP monitors the command line names, before the machine exists: they greet, and
+ * their clients' requests wait unread for the machine (PlugboardServer.create({ monitors })).
+ * Returns undefined when the command line asks for no monitor, is informational or has an error
+ * (main.ts reports it, as before), or an exit code after a monitor could not be opened (the
+ * message is on stderr).
  */
-export async function openMonitorsEarly(argv: string[], stderr: (s: string) => void): Promise<QmpServer | number | undefined> {
+export async function openMonitorsEarly(argv: string[], stderr: (s: string) => void): Promise<EarlyMonitors | number | undefined> {
   let plan: ReturnType<typeof planFromArgv>;
   try {
     plan = planFromArgv(argv);
@@ -57,24 +57,29 @@ export async function openMonitorsEarly(argv: string[], stderr: (s: string) => v
     return undefined;
   }
   if (plan.informational || plan.monitors.length === 0) return undefined;
-  const qmp = createMonitors();
-  const code = await openMonitors(qmp, plan.monitors, stderr);
-  return code ?? qmp;
+  const early = new EarlyMonitors();
+  const code = await openMonitors((spec, onWaiting) => early.open(spec, onWaiting), () => early.close(), plan.monitors, stderr);
+  return code ?? early;
 }
 
 /**
- * Opens `monitors` on `qmp` in command-line order. A server=on,wait=on socket prints QEMU's
+ * Opens `monitors` in command-line order with `open`. A server=on,wait=on socket prints QEMU's
  * "waiting for connection" line and holds start-up until its first client, as QEMU's chardev
- * does before the next one is created. On a failure: the message, every monitor closed, exit code 1.
+ * does before the next one is created. On a failure: the message, `close`, exit code 1.
  */
-export async function openMonitors(qmp: QmpServer, monitors: CliPlan['monitors'], stderr: (s: string) => void): Promise<number | undefined> {
+export async function openMonitors(
+  open: (spec: MonitorSpec, onWaiting?: () => void) => Promise<unknown>,
+  close: () => Promise<void>,
+  monitors: CliPlan['monitors'],
+  stderr: (s: string) => void,
+): Promise<number | undefined> {
   for (const mon of monitors) {
     const waiting = mon.waiting;
     try {
-      await listenMonitor(qmp, mon.spec, waiting && (() => stderr(formatDiagnostic({ ...waiting, location: mon.location }, 'info'))));
+      await open(mon.spec, waiting && (() => stderr(formatDiagnostic({ ...waiting, location: mon.location }, 'info'))));
     } catch (e) {
       stderr(formatDiagnostic({ location: mon.location, message: `Failed to bind socket: ${(e as Error).message}` }));
-      await qmp.close();
+      await close();
       return 1;
     }
   }

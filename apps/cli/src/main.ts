@@ -7,7 +7,7 @@ import { openSync, writeFileSync, writeSync } from 'node:fs';
 import { spaprOf } from '@plugboard/hotplug-spapr';
 import { QemuError, type Plugin } from '@plugboard/qdev';
 import { PlugboardServer } from '@plugboard/qmp-server';
-import type { QmpServer } from '@plugboard/qmp-server/monitors';
+import type { EarlyMonitors } from '@plugboard/qmp-server/monitors';
 import { StartupSignals, openMonitors } from './early.js';
 import { CliError, planFromArgv, type CliPlan } from './plan.js';
 import { answerInformational, machineList, runPluginSet, useExtraPlugins } from './informational.js';
@@ -25,13 +25,13 @@ const defaultIo: Io = { stdout: (s) => process.stdout.write(s), stderr: (s) => p
  * Returns the exit code for an early exit, or a running server. `monitors`: the command line's
  * monitors, already open (early.ts); they are closed on an early exit.
  */
-export async function run(argv: string[], io: Io = defaultIo, monitors?: QmpServer): Promise<number | PlugboardServer> {
+export async function run(argv: string[], io: Io = defaultIo, monitors?: EarlyMonitors): Promise<number | PlugboardServer> {
   const r = await build(argv, io, monitors);
   if (typeof r === 'number') await monitors?.close();
   return r;
 }
 
-async function build(argv: string[], io: Io, monitors: QmpServer | undefined): Promise<number | PlugboardServer> {
+async function build(argv: string[], io: Io, monitors: EarlyMonitors | undefined): Promise<number | PlugboardServer> {
   let plan: CliPlan;
   try {
     plan = planFromArgv(argv, machineList());
@@ -92,7 +92,8 @@ async function build(argv: string[], io: Io, monitors: QmpServer | undefined): P
     return 0;
   }
   if (!monitors) {
-    const code = await openMonitors(server.qmp, plan.monitors, io.stderr);
+    const qmp = server.qmp;
+    const code = await openMonitors((spec, onWaiting) => server.listen(spec, onWaiting), () => qmp.close(), plan.monitors, io.stderr);
     if (code !== undefined) {
       await server.close();
       return code;
@@ -106,7 +107,7 @@ async function build(argv: string[], io: Io, monitors: QmpServer | undefined): P
  * Process entry: QEMU exits 0 after SHUTDOWN on SIGTERM/SIGINT (reason host-signal). `startup`:
  * what bin.ts did before loading this module (signals owned, monitors opened).
  */
-export async function main(argv = process.argv.slice(2), startup: { signals?: StartupSignals; monitors?: QmpServer } = {}): Promise<void> {
+export async function main(argv = process.argv.slice(2), startup: { signals?: StartupSignals; monitors?: EarlyMonitors } = {}): Promise<void> {
   const signals = startup.signals ?? new StartupSignals();
   const r = await run(argv, defaultIo, startup.monitors);
   if (typeof r === 'number') {

@@ -3,12 +3,13 @@
  * (softmmu/vl.c: monitors are set up before qemu_init_board), and a QMP monitor on a socket
  * accepts and greets from its own I/O thread: a client connecting while the machine is still
  * being built gets the greeting at once, and its commands run when the main loop starts.
- * This module imports nothing of the machine, so a command line opens its monitors before it
- * loads the device models (the CLI's start-up); PlugboardServer adopts them later.
+ * EarlyMonitors does that part with nothing but sockets and the greeting loaded (the rest of
+ * QMP and the machine load afterwards); PlugboardServer.create({ monitors }) takes them over,
+ * and the requests that waited in the sockets are read then, in order.
  */
-import { QmpServer } from '@plugboard/qmp';
-
-export type { QmpServer };
+import net from 'node:net';
+import { bindTcp, bindUnix, firstConnection, greetingLine, unlinkOwnSocket, type BoundUnix } from '@plugboard/qmp/listen';
+import type { OpenedMonitors, QmpServer } from '@plugboard/qmp';
 
 /** QAPI VersionInfo, members in schema order (the QMP writer gives QEMU's output order). */
 export const QEMU_VERSION = { qemu: { major: 7, minor: 2, micro: 22 }, package: 'Plugboard 0.1.0' };
@@ -36,10 +37,44 @@ export async function listenMonitor(qmp: QmpServer, spec: MonitorSpec, onWaiting
   return qmp.listenTcp(spec.host, spec.port, wait);
 }
 
-/**
- * A QMP server with no dispatcher yet: clients are greeted, their requests wait for
- * PlugboardServer.create({ monitors }) to attach the machine's dispatcher.
- */
-export function createMonitors(): QmpServer {
-  return new QmpServer({ version: QEMU_VERSION });
+const ignore = (): void => undefined;
+
+/** Socket monitors opened before the machine: they greet, and keep each client's requests unread. */
+export class EarlyMonitors implements OpenedMonitors {
+  readonly unix: BoundUnix[] = [];
+  readonly tcp: net.Server[] = [];
+  readonly greeted: Array<{ socket: net.Socket; transport: 'unix' | 'tcp' }> = [];
+  /** `-qmp stdio` monitors: attached (and greeted) when the server takes these over. */
+  stdio = 0;
+  private readonly greeting = greetingLine(QEMU_VERSION) + '\r\n';
+
+  /** Opens `spec` as QEMU's chardev would: bound now, and with `wait`, only after a first client. */
+  async open(spec: MonitorSpec, onWaiting?: () => void): Promise<void> {
+    if (spec.kind === 'stdio') {
+      this.stdio++;
+      return;
+    }
+    const transport = spec.kind;
+    const server = net.createServer((socket) => {
+      // A client that resets before the machine exists must not take the process down.
+      socket.on('error', ignore);
+      socket.write(this.greeting);
+      this.greeted.push({ socket, transport });
+    });
+    server.on('error', ignore);
+    if (spec.kind === 'unix') this.unix.push(await bindUnix(server, spec.path));
+    else {
+      await bindTcp(server, spec.host, spec.port);
+      this.tcp.push(server);
+    }
+    if (spec.wait) await firstConnection(server, onWaiting);
+  }
+
+  /** Start-up failed: disconnect the clients, stop listening, remove our socket files. */
+  async close(): Promise<void> {
+    for (const { socket } of this.greeted) socket.destroy();
+    const servers = [...this.unix.map((u) => u.server), ...this.tcp];
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const u of this.unix) await unlinkOwnSocket(u);
+  }
 }

@@ -9,7 +9,7 @@ import { attachGuest, attachPseriesGuest, parseGuestPolicy, provideAcpiTables, t
 import { dsdtForController } from '@plugboard/hotplug-acpi';
 import type { X86Machine } from '@plugboard/machines';
 import { registerCommands } from './commands.js';
-import { QEMU_VERSION, listenMonitor, type MonitorSpec } from './monitors.js';
+import { QEMU_VERSION, listenMonitor, type EarlyMonitors, type MonitorSpec } from './monitors.js';
 import { MachineHost } from './host.js';
 import { builtinPlugins } from './plugins.js';
 
@@ -31,10 +31,10 @@ export interface PlugboardServerOptions extends CreateMachineOptions {
   /** Where the guest's console (kernel log) goes: `-serial stdio` / `-serial file:PATH`. */
   serial?: (line: string) => void;
   /**
-   * Monitors opened before the machine (createMonitors): this server takes them over and their
-   * waiting requests run once the machine is built.
+   * Monitors opened before the machine (EarlyMonitors): this server takes them over once the
+   * machine is built, and the requests that waited in their sockets run then.
    */
-  monitors?: QmpServer;
+  monitors?: EarlyMonitors;
 }
 
 export class PlugboardServer {
@@ -45,10 +45,10 @@ export class PlugboardServer {
 
   private readonly now = () => this.host.machine.clock.timestamp();
 
-  private constructor(host: MachineHost, monitors?: QmpServer) {
+  private constructor(host: MachineHost) {
     this.host = host;
     registerCommands(this.dispatcher, host);
-    this.qmp = monitors ?? new QmpServer({ dispatcher: this.dispatcher, version: QEMU_VERSION, now: this.now });
+    this.qmp = new QmpServer({ dispatcher: this.dispatcher, version: QEMU_VERSION, now: this.now });
     host.onEvent((ev) => this.qmp.emitEvent(ev.name, ev.data));
   }
 
@@ -56,7 +56,7 @@ export class PlugboardServer {
   static create(opts: PlugboardServerOptions = {}, pluginSet?: PluginSet): PlugboardServer {
     const plugins = pluginSet ?? createPluginSet([...builtinPlugins(), ...(opts.plugins ?? [])]);
     const machine = createMachine(plugins, opts);
-    const server = new PlugboardServer(new MachineHost(machine, plugins), opts.monitors);
+    const server = new PlugboardServer(new MachineHost(machine, plugins));
     server.host.noShutdown = opts.noShutdown ?? false;
     if (opts.noReboot) machine.rebootAction = 'shutdown';
     if (opts.traceFile) server.traceTo(opts.traceFile);
@@ -86,8 +86,11 @@ export class PlugboardServer {
       });
     }
     if (opts.start) machine.cont();
-    // Requests that reached monitors opened before the machine run now, after the board is up.
-    if (opts.monitors) opts.monitors.attachDispatcher(server.dispatcher, { now: server.now });
+    // Monitors opened before the machine serve it from now on; their waiting requests run next.
+    if (opts.monitors) {
+      server.qmp.adopt(opts.monitors);
+      for (let i = 0; i < opts.monitors.stdio; i++) void server.listen({ kind: 'stdio' });
+    }
     return server;
   }
 
@@ -104,8 +107,9 @@ export class PlugboardServer {
     return this.host.machine;
   }
 
-  listen(spec: MonitorSpec): Promise<{ port?: number }> {
-    return listenMonitor(this.qmp, spec);
+  /** Opens a monitor; with `spec.wait`, `onWaiting` runs when the wait for a first client begins. */
+  listen(spec: MonitorSpec, onWaiting?: () => void): Promise<{ port?: number }> {
+    return listenMonitor(this.qmp, spec, onWaiting);
   }
 
   /**

@@ -34,14 +34,23 @@ export {
 export {
   QmpServer,
   DEFAULT_CLOSE_GRACE_MS,
-  DEFAULT_UNIX_SOCKET_MODE,
   wallClock,
   type QmpServerOptions,
-  type ListenWait,
   type QmpStreamOptions,
-  type QmpVersion,
   type QmpTimestamp,
+  type OpenedMonitors,
 } from './server.js';
+export {
+  DEFAULT_UNIX_SOCKET_MODE,
+  bindUnix,
+  bindTcp,
+  firstConnection,
+  greetingLine,
+  unlinkOwnSocket,
+  type BoundUnix,
+  type ListenWait,
+  type QmpVersion,
+} from './listen.js';
 export {
   QmpClient,
   CLIENT_JSON_LIMITS,

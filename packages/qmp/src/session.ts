@@ -28,7 +28,9 @@ export interface QmpSessionInit {
   id: number;
   input: Readable;
   output: Writable;
-  dispatcher: Pick<QmpDispatcher, 'handle'>;
+  dispatcher: QmpDispatcher;
+  /** The greeting went out already (a connection accepted before the server existed). */
+  greeted?: boolean;
   greeting: (oobOffered: boolean) => string;
   eventLine: (name: string, data?: object) => string;
   oobOffered: boolean;
@@ -54,7 +56,7 @@ export class QmpSession extends EventEmitter {
 
   private readonly input: Readable;
   private readonly output: Writable;
-  private readonly dispatcher: Pick<QmpDispatcher, 'handle'>;
+  private readonly dispatcher: QmpDispatcher;
   private readonly streamer: JsonStreamer;
   private readonly maxOutputBacklog: number;
   private readonly eventLine: QmpSessionInit['eventLine'];
@@ -91,7 +93,7 @@ export class QmpSession extends EventEmitter {
       this.output.on('error', this.onError);
       this.output.on('close', this.onClose);
     }
-    this.writeLine(init.greeting(this.oobOffered));
+    if (!init.greeted) this.writeLine(init.greeting(this.oobOffered));
   }
 
   /** qmp_capabilities has succeeded: events flow and all commands are available. */

@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { QmpClient, QmpDispatcher, QmpError, QmpServer, type QmpServerOptions, type QmpSession } from '../src/index.js';
+import net from 'node:net';
+import { QmpClient, QmpDispatcher, QmpError, QmpServer, bindUnix, greetingLine, type OpenedMonitors, type QmpServerOptions, type QmpSession } from '../src/index.js';
 import { GREETING, makeDispatcher, QEMU_VERSION, RawConn, sleep, tmpSocketPath } from './helpers.js';
 
 const servers: QmpServer[] = [];
@@ -81,12 +82,23 @@ describe('unix socket listener', () => {
   });
 });
 
-describe('a server without a dispatcher yet (monitors opened before the machine)', () => {
-  it('greets at once; requests wait, then run in arrival order per client once a dispatcher is attached', async () => {
-    const server = new QmpServer({ version: QEMU_VERSION });
-    servers.push(server);
+describe('monitors opened before the server (adopt)', () => {
+  /** What a command line does before it loads the machine: bind, greet, leave requests unread. */
+  async function openEarly(sock: string): Promise<OpenedMonitors> {
+    const m: OpenedMonitors = { unix: [], tcp: [], greeted: [] };
+    const line = greetingLine(QEMU_VERSION) + '\r\n';
+    const listener = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.write(line);
+      m.greeted.push({ socket, transport: 'unix' });
+    });
+    m.unix.push(await bindUnix(listener, sock));
+    return m;
+  }
+
+  it('clients are greeted before the server exists; their requests run in order once it adopts them; later clients too', async () => {
     const sock = tmpSocketPath('early');
-    await server.listenUnix(sock);
+    const early = await openEarly(sock);
     const a = await raw(sock);
     const b = await raw(sock);
     expect(await a.take(1)).toEqual([GREETING]);
@@ -96,8 +108,10 @@ describe('a server without a dispatcher yet (monitors opened before the machine)
     a.send('cute":"nosuch","id":3}');
     await sleep(30);
     expect(a.lines.length + b.lines.length).toBe(0);
-    expect(() => server.dispatcher).toThrow('no dispatcher');
-    server.attachDispatcher(makeDispatcher());
+    const server = new QmpServer({ dispatcher: makeDispatcher(), version: QEMU_VERSION });
+    servers.push(server);
+    server.adopt(early);
+    expect(server.sessions().length).toBe(2);
     expect(await a.take(3)).toEqual([
       '{"return": {}, "id": 1}',
       `{"return": ${STATUS}, "id": 2}`,
@@ -106,24 +120,28 @@ describe('a server without a dispatcher yet (monitors opened before the machine)
     expect(await b.take(1)).toEqual([
       '{"id": "b", "error": {"class": "CommandNotFound", "desc": "Expecting capabilities negotiation with \'qmp_capabilities\'"}}',
     ]);
-    expect(() => server.attachDispatcher(makeDispatcher())).toThrow('already attached');
+    const c = await raw(sock);
+    await c.negotiate();
+    expect(server.sessions().length).toBe(3);
+    await server.close();
+    await expect(fsp.stat(sock)).rejects.toThrow();
   });
 
-  it('a client gone while its requests wait does not disturb the others', async () => {
-    const server = new QmpServer({ version: QEMU_VERSION });
-    servers.push(server);
+  it('a client gone before the adoption: its session ends at its EOF, its requests dropped as QEMU does; the others are served', async () => {
     const sock = tmpSocketPath('early-gone');
-    await server.listenUnix(sock);
+    const early = await openEarly(sock);
     const a = await raw(sock);
     const b = await raw(sock);
     await a.take(1);
     await b.take(1);
     a.send('{"execute":"qmp_capabilities"}{"execute":"query-status"}');
-    b.send('{"execute":"qmp_capabilities"}');
-    await sleep(10);
     a.close();
-    await sleep(10);
-    server.attachDispatcher(makeDispatcher());
+    await sleep(20);
+    const server = new QmpServer({ dispatcher: makeDispatcher(), version: QEMU_VERSION });
+    servers.push(server);
+    server.adopt(early);
+    await until(() => server.sessions().length === 1);
+    b.send('{"execute":"qmp_capabilities"}');
     expect(await b.take(1)).toEqual(['{"return": {}}']);
   });
 });
