@@ -6,30 +6,33 @@
  * parsed and the monitors opened here, with nothing of the machine loaded; main.ts then loads
  * the device models, builds the machine and hands it the monitors (their waiting commands run).
  */
+import { constants } from 'node:os';
 import { EarlyMonitors, type MonitorSpec } from '@plugboard/qmp-server/monitors';
 import { planFromArgv, type CliPlan } from './plan.js';
 import { formatDiagnostic } from './options/errors.js';
 
 /** SIGTERM/SIGINT/SIGHUP from the first instruction: QEMU exits 0 after SHUTDOWN (reason host-signal). */
 export class StartupSignals {
-  private received = false;
-  private handler: (() => void) | undefined;
+  /** The first signal's number, once one came. */
+  private received: number | undefined;
+  private handler: ((signo: number) => void) | undefined;
 
   constructor() {
     // A signal arriving while the machine is still being built must not kill the process with
     // the default action: it is remembered and acted on once the machine exists.
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
       process.on(sig, () => {
-        this.received = true;
-        this.handler?.();
+        const signo = constants.signals[sig];
+        this.received ??= signo;
+        this.handler?.(signo);
       });
     }
   }
 
   /** `fn` runs on every later signal, and now if one came already. */
-  onSignal(fn: () => void): void {
+  onSignal(fn: (signo: number) => void): void {
     this.handler = fn;
-    if (this.received) fn();
+    if (this.received !== undefined) fn(this.received);
   }
 }
 

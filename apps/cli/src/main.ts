@@ -12,7 +12,7 @@ import { StartupSignals, openMonitors } from './early.js';
 import { CliError, planFromArgv, type CliPlan } from './plan.js';
 import { answerInformational, machineList, runPluginSet, useExtraPlugins } from './informational.js';
 import { loadPlugins } from './plugins.js';
-import { formatDiagnostic } from './options/errors.js';
+import { formatDiagnostic, terminationMessage } from './options/errors.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -121,7 +121,14 @@ export async function main(argv = process.argv.slice(2), startup: { signals?: St
     process.exit(0);
   };
   r.host.setShutdownHandler(() => void finish());
-  signals.onSignal(() => r.host.shutdown('host-signal'));
+  // QEMU's qemu_kill_report(): "terminating on signal N" (QEMU adds "from pid P (name)" when
+  // the kernel names the sender; Node does not tell), once, then the host-signal shutdown.
+  let reported = false;
+  signals.onSignal((signo) => {
+    if (!reported) defaultIo.stderr(formatDiagnostic(terminationMessage(signo)));
+    reported = true;
+    r.host.shutdown('host-signal');
+  });
 }
 
 /** The guest console: `-serial stdio` writes to stdout, `-serial file:PATH` to a file (CRLF, as a UART shows it). */

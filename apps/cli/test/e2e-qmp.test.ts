@@ -97,7 +97,7 @@ describe('QMP over a unix socket', () => {
     expect((await pb.exited).code).toBe(0);
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('%s: SHUTDOWN host-signal, exit 0, stdout clean', async (sig) => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s: SHUTDOWN host-signal, exit 0, stdout clean, QEMU\'s termination line', async (sig) => {
     const { pb, qmp } = await boot(['-M', 'q35', '-S', '-display', 'none']);
     await qmp.line();
     await qmp.cmd({ execute: 'qmp_capabilities' });
@@ -105,5 +105,7 @@ describe('QMP over a unix socket', () => {
     expect(await qmp.line()).toMatch(/"event": "SHUTDOWN", "data": \{"guest": false, "reason": "host-signal"\}\}$/);
     expect((await pb.exited).code).toBe(0);
     expect(pb.stdout()).toBe('');
+    // softmmu/runstate.c qemu_kill_report(); QEMU appends "from pid P (name)", which Node cannot know.
+    expect(pb.stderr()).toBe(`plugboard: terminating on signal ${sig === 'SIGTERM' ? 15 : 2}\n`);
   });
 });
