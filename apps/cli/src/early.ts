@@ -7,7 +7,7 @@
  * the device models, builds the machine and hands it the monitors (their waiting commands run).
  */
 import { constants } from 'node:os';
-import { EarlyMonitors, type MonitorSpec } from '@plugboard/qmp-server/monitors';
+import { EarlyMonitors, MonitorConnectError, type MonitorSpec } from '@plugboard/qmp-server/monitors';
 import { planFromArgv, type CliPlan } from './plan.js';
 import { formatDiagnostic } from './options/errors.js';
 
@@ -81,7 +81,8 @@ export async function openMonitors(
     try {
       await open(mon.spec, waiting && (() => stderr(formatDiagnostic({ ...waiting, location: mon.location }, 'info'))));
     } catch (e) {
-      stderr(formatDiagnostic({ location: mon.location, message: `Failed to bind socket: ${(e as Error).message}` }));
+      const message = e instanceof MonitorConnectError ? e.message : `Failed to bind socket: ${(e as Error).message}`;
+      stderr(formatDiagnostic({ location: mon.location, message }));
       await close();
       return 1;
     }

@@ -149,7 +149,8 @@ export function planFromArgv(argv: string[], machines: ReadonlyArray<MachineInfo
     if (monitor.mode !== 'control') continue; // HMP monitors on a chardev: not offered yet
     const b = chardev.backend;
     const location = monitor.location ?? chardev.location ?? '';
-    const wait = (b.kind === 'unix' || b.kind === 'tcp') && b.server && b.wait ? { wait: true } : {};
+    // Without server=on the monitor connects out (QEMU's client mode); with it, wait=on (the default) waits.
+    const wait = b.kind === 'unix' || b.kind === 'tcp' ? (!b.server ? { connect: true } : b.wait ? { wait: true } : {}) : {};
     if (b.kind === 'unix') {
       const waiting = socketWaitInfo(b);
       monitors.push({ spec: { kind: 'unix', path: b.path, ...wait }, location, ...(waiting ? { waiting } : {}) });

@@ -156,3 +156,33 @@ describe('monitors open before the machine is built (softmmu/vl.c order)', () =>
     expect(existsSync(sock)).toBe(false);
   });
 });
+
+describe('a monitor without server=on connects out (QEMU\'s client mode)', () => {
+  it('greets the listener it connects to and serves it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pb-client-'));
+    const path = join(dir, 'harness.sock');
+    const listener = net.createServer();
+    await new Promise<void>((r) => listener.listen(path, () => r()));
+    const accepted = new Promise<net.Socket>((r) => listener.once('connection', r));
+    const child = spawn(process.execPath, [CLI, '-M', 'q35', '-S', '-nodefaults', '-display', 'none', '-qmp', `unix:${path}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.push({ child } as Running);
+    const q = RawQmp.fromSocket(await accepted);
+    expect(await q.line()).toMatch(/^\{"QMP": \{"version": \{"qemu": \{"micro": 22, "minor": 2, "major": 7\}/);
+    expect(await q.cmd({ execute: 'qmp_capabilities' })).toBe('{"return": {}}');
+    expect(await q.cmd({ execute: 'query-status' })).toBe('{"return": {"status": "prelaunch", "singlestep": false, "running": false}}');
+    q.close();
+    listener.close();
+  });
+
+  it('nothing listening: QEMU\'s error, exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pb-client-'));
+    const path = join(dir, 'nobody.sock');
+    const child = spawn(process.execPath, [CLI, '-M', 'q35', '-S', '-nodefaults', '-display', 'none', '-qmp', `unix:${path}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(1);
+    // Recorded from qemu-system-x86_64 7.2 with the same option.
+    expect(err).toBe(`plugboard: -qmp unix:${path}: Failed to connect to '${path}': No such file or directory\n`);
+  });
+});

@@ -1,7 +1,7 @@
 export { PlugboardServer, type PlugboardServerOptions } from './server.js';
 export { MachineHost, type ShutdownReason } from './host.js';
 export { registerCommands } from './commands.js';
-export { QEMU_VERSION, EarlyMonitors, listenMonitor, type MonitorSpec } from './monitors.js';
+export { QEMU_VERSION, EarlyMonitors, MonitorConnectError, connectMonitor, listenMonitor, type MonitorSpec } from './monitors.js';
 export { runHmp, hmpCommands, parseOptsString, type HmpCommand } from './hmp.js';
 export { builtinPlugins } from './plugins.js';
 export { Fleet, type FleetOptions, type FleetMachine, type FleetMachineOptions, type FleetAddress, type FleetExitReason } from './fleet.js';
