@@ -244,7 +244,7 @@ function plugboardCommands(host: MachineHost): QmpCommandDef[] {
         if (!g) return { present: false };
         const panic = (g as { firmwarePanic?: string }).firmwarePanic;
         return {
-          present: true, policy: formatGuestPolicy(g.guest.policy), state: g.guest.state, 'log-lines': g.guest.klog.lines.length,
+          present: true, policy: formatGuestPolicy(g.guest.policy), state: g.guest.state, 'log-lines': g.guest.klog.count,
           // The firmware halted (SeaBIOS panic): the VM runs but no OS ever boots.
           ...(panic ? { 'firmware-panic': panic } : {}),
         };

@@ -60,12 +60,12 @@ const NR_IRQS_LEGACY_IOAPIC = 24;
 const PIRQ_ROUTE_DISABLED = 0x80;
 
 export class IrqDispatcher {
-  private readonly irqs = new Map<number, Action[]>();
+  private irqs = new Map<number, Action[]>();
   /** Per CPU (APIC ID): vector -> action. */
-  private readonly vectors: Array<Map<number, Action | null>>;
+  private vectors: Array<Map<number, Action | null>>;
   /** Linux IRQ numbers of MSIs in use (first fit from 24, as irq_alloc_descs). */
-  private readonly msiIrqs = new Set<number>();
-  private readonly spapr = new Map<number, Action[]>();
+  private msiIrqs = new Set<number>();
+  private spapr = new Map<number, Action[]>();
   private pirqRoute: number[] | undefined;
   private detachView: (() => void) | undefined;
   /** Interrupts taken per source, like /proc/interrupts (`irq:N`, `msi:V`, `spapr:N`). */
@@ -78,9 +78,27 @@ export class IrqDispatcher {
     private readonly sched: Scheduler,
     private readonly warn: (line: string) => void,
     /** Online CPUs (`-smp`): each has its own vector space. */
-    cpus = 1,
+    private readonly cpus = 1,
   ) {
-    this.vectors = Array.from({ length: Math.max(1, cpus) }, (_, i) => new Map(i === 0 ? BOOT_VECTORS_CPU0.map((v) => [v, null] as const) : []));
+    this.vectors = this.bootVectors();
+  }
+
+  private bootVectors(): Array<Map<number, Action | null>> {
+    return Array.from({ length: Math.max(1, this.cpus) }, (_, i) => new Map(i === 0 ? BOOT_VECTORS_CPU0.map((v) => [v, null] as const) : []));
+  }
+
+  /**
+   * A new kernel (after a reset): nothing allocated, nothing counted. The tables are replaced,
+   * not emptied, so a release left over from the old kernel touches only the old ones.
+   */
+  reset(): void {
+    this.irqs = new Map();
+    this.vectors = this.bootVectors();
+    this.msiIrqs = new Set();
+    this.spapr = new Map();
+    this.pirqRoute = undefined;
+    this.counts.clear();
+    this.spurious = 0;
   }
 
   attach(): void {
@@ -102,10 +120,10 @@ export class IrqDispatcher {
 
   /** request_irq with IRQF_SHARED: legacy IRQ `irq` (INTx via PIRQ, or the SCI). */
   requestIrq(irq: number, name: string, handler: IrqHandler): () => void {
-    const list = this.irqs.get(irq) ?? [];
+    const irqs = this.irqs;
     const action = { name, handler };
-    this.irqs.set(irq, [...list, action]);
-    return () => this.irqs.set(irq, (this.irqs.get(irq) ?? []).filter((a) => a !== action));
+    irqs.set(irq, [...(irqs.get(irq) ?? []), action]);
+    return () => irqs.set(irq, (irqs.get(irq) ?? []).filter((a) => a !== action));
   }
 
   /**
@@ -121,7 +139,8 @@ export class IrqDispatcher {
       const free = VECTORS_PER_CPU - used.size;
       if (free > bestFree) [best, bestFree] = [cpu, free];
     });
-    const releaseIrq = () => this.msiIrqs.delete(irq);
+    const taken = this.msiIrqs;
+    const releaseIrq = () => taken.delete(irq);
     if (best < 0) return { active: false, vector: 0, irq, address: 0, data: 0, free: releaseIrq };
     const used = this.vectors[best]!;
     let vector = FIRST_DEVICE_VECTOR;
@@ -164,20 +183,27 @@ export class IrqDispatcher {
     return this.logicalFlat ? Math.max(0, Math.log2(dest & -dest)) : dest;
   }
 
+  /** The Linux IRQ numbers of MSI/MSI-X interrupts allocated now (/proc/interrupts' IRQ column), ascending. */
+  msiIrqNumbers(): number[] {
+    return [...this.msiIrqs].sort((a, b) => a - b);
+  }
+
   /**
    * IRQ numbers for MSI-X vectors a driver allocates but does not request yet (x86 reservation
    * mode: no vector until request_irq, e.g. a NIC's vectors before the interface is up).
    */
   reserveMsiIrqs(count: number): { irqs: number[]; free(): void } {
     const irqs = Array.from({ length: count }, () => this.takeIrq());
-    return { irqs, free: () => irqs.forEach((irq) => this.msiIrqs.delete(irq)) };
+    const taken = this.msiIrqs;
+    return { irqs, free: () => irqs.forEach((irq) => taken.delete(irq)) };
   }
 
   /** A sPAPR interrupt source (hotplug / EPOW event sources). */
   requestSpapr(line: number, name: string, handler: IrqHandler): () => void {
     const action = { name, handler };
-    this.spapr.set(line, [...(this.spapr.get(line) ?? []), action]);
-    return () => this.spapr.set(line, (this.spapr.get(line) ?? []).filter((a) => a !== action));
+    const spapr = this.spapr;
+    spapr.set(line, [...(spapr.get(line) ?? []), action]);
+    return () => spapr.set(line, (spapr.get(line) ?? []).filter((a) => a !== action));
   }
 
   /** Which legacy IRQ an INTx event reaches, or undefined when its PIRQ is not routed. */

@@ -216,6 +216,9 @@ export class LinuxGuest implements DriverHost {
     this.bootTask?.cancel();
     this.sched.cancelAll();
     this.irq.detach();
+    // The next kernel allocates from scratch: the old one's IRQs (PCI drivers are not unbound
+    // at a reset) would otherwise stay taken, one more set per reboot.
+    this.irq.reset();
     this.pci.roots.length = 0;
     this.nameCounters.clear();
     this.loadedModules.clear();
