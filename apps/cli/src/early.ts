@@ -36,12 +36,15 @@ export class StartupSignals {
   }
 }
 
-/** Does the command line load -plugin modules? (bin.ts then runs the unbundled CLI.) */
-export function usesPlugins(argv: string[]): boolean {
+/**
+ * The command line's plan without the machine checks (they need the device models), or
+ * undefined when it has an error: main.ts parses it again with them and reports it.
+ */
+export function startupPlan(argv: string[]): CliPlan | undefined {
   try {
-    return planFromArgv(argv).plugins.length > 0;
+    return planFromArgv(argv);
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -52,14 +55,8 @@ export function usesPlugins(argv: string[]): boolean {
  * (main.ts reports it, as before), or an exit code after a monitor could not be opened (the
  * message is on stderr).
  */
-export async function openMonitorsEarly(argv: string[], stderr: (s: string) => void): Promise<EarlyMonitors | number | undefined> {
-  let plan: ReturnType<typeof planFromArgv>;
-  try {
-    plan = planFromArgv(argv);
-  } catch {
-    return undefined;
-  }
-  if (plan.informational || plan.monitors.length === 0) return undefined;
+export async function openMonitorsEarly(plan: CliPlan | undefined, stderr: (s: string) => void): Promise<EarlyMonitors | number | undefined> {
+  if (!plan || plan.informational || plan.monitors.length === 0) return undefined;
   const early = new EarlyMonitors();
   const code = await openMonitors((spec, onWaiting) => early.open(spec, onWaiting), () => early.close(), plan.monitors, stderr);
   return code ?? early;
