@@ -109,3 +109,32 @@ describe('QMP over a unix socket', () => {
     expect(pb.stderr()).toBe(`plugboard: terminating on signal ${sig === 'SIGTERM' ? 15 : 2}\n`);
   });
 });
+
+/** Lines without their timestamps. */
+const untimed = (l: string): string => l.replace(/\{"timestamp": \{"seconds": \d+, "microseconds": \d+\}, /, '{');
+
+describe('system_reset with -no-reboot is a shutdown (qemu_system_reset_request), as recorded from QEMU 7.2', () => {
+  it.each([[[] as string[]], [['-S']]])('%j: SHUTDOWN host-qmp-system-reset, then the reply, then exit 0', async (extra) => {
+    const { pb, qmp } = await boot(['-M', 'q35', '-nodefaults', '-display', 'none', '-no-reboot', ...extra]);
+    await qmp.line();
+    await qmp.cmd({ execute: 'qmp_capabilities' });
+    qmp.send('{"execute": "system_reset"}\n');
+    expect(untimed(await qmp.line())).toBe('{"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-system-reset"}}');
+    expect(await qmp.line()).toBe('{"return": {}}');
+    expect((await pb.exited).code).toBe(0);
+  });
+
+  it('with -no-shutdown a running VM stops in shutdown; one that never ran stays in prelaunch', async () => {
+    for (const [extra, after, status] of [[[], ['{"event": "STOP"}'], 'shutdown'], [['-S'], [], 'prelaunch']] as const) {
+      const { qmp } = await boot(['-M', 'q35', '-nodefaults', '-display', 'none', '-no-reboot', '-no-shutdown', ...extra]);
+      await qmp.line();
+      await qmp.cmd({ execute: 'qmp_capabilities' });
+      qmp.send('{"execute": "system_reset"}\n');
+      expect(untimed(await qmp.line())).toBe('{"event": "SHUTDOWN", "data": {"guest": false, "reason": "host-qmp-system-reset"}}');
+      for (const l of after) expect(untimed(await qmp.line())).toBe(l);
+      expect(await qmp.line()).toBe('{"return": {}}');
+      expect(await qmp.cmd({ execute: 'query-status' })).toBe(`{"return": {"status": "${status}", "singlestep": false, "running": false}}`);
+      qmp.close();
+    }
+  });
+});

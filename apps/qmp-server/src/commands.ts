@@ -130,8 +130,8 @@ export function registerCommands(d: QmpDispatcher, host: MachineHost): void {
     },
     {
       name: 'system_reset',
-      handler: () => {
-        host.systemReset();
+      handler: (_a, ctx) => {
+        host.systemReset((fn) => ctx.afterReply(fn));
         return {};
       },
     },

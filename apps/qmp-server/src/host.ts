@@ -7,7 +7,7 @@ import type { PlugboardMachine } from '@plugboard/machines';
 import { pluginHmpCommand, type HmpCommand } from './hmp.js';
 import type { AttachedGuest, AttachedPseriesGuest } from '@plugboard/guest';
 
-export type ShutdownReason = 'host-qmp-quit' | 'host-signal' | 'guest-shutdown' | 'guest-reset';
+export type ShutdownReason = 'host-qmp-quit' | 'host-signal' | 'host-qmp-system-reset' | 'guest-shutdown' | 'guest-reset';
 
 export class MachineHost {
   readonly hmpExtensions = new Map<string, HmpCommand>();
@@ -32,7 +32,7 @@ export class MachineHost {
     for (const c of plugins.hmpCommands) this.hmpExtensions.set(c.name, pluginHmpCommand(c));
     this.arch = plugins.machineTypes.find((t) => `${t.name}-machine` === machine.typeName)?.arch ?? 'x86_64';
     // qemu_system_shutdown_request from the guest (RTAS power-off): main_loop_should_exit.
-    machine.onShutdownRequest((cause) => this.guestShutdown(cause.reason as ShutdownReason));
+    machine.onShutdownRequest((cause) => this.requestedShutdown(cause.reason as ShutdownReason));
     machine.events.on((ev) => {
       const ts = machine.clock.timestamp();
       for (const l of this.eventListeners) l(ev, ts);
@@ -47,7 +47,14 @@ export class MachineHost {
   /** Called after QMP/HMP changed the device set (lets a clock-driven guest react). */
   afterHotplug(): void {}
 
-  systemReset(): void {
+  /**
+   * system_reset is a reset request like a guest's (qemu_system_reset_request): with -no-reboot
+   * (reboot action shutdown) it is a shutdown with reason host-qmp-system-reset, for a VM that
+   * never ran too — checked against QEMU 7.2. `later` as for shutdown(): QEMU's reply to
+   * system_reset still reaches the client (SHUTDOWN first, then the return, then the exit).
+   */
+  systemReset(later?: (fn: () => void) => void): void {
+    if (this.machine.rebootAction === 'shutdown') return this.requestedShutdown('host-qmp-system-reset', later);
     this.machine.systemReset({ guest: false, reason: 'host-qmp-system-reset' });
   }
 
@@ -82,13 +89,14 @@ export class MachineHost {
   }
 
   /**
-   * A guest-initiated shutdown: SHUTDOWN {guest: true}, then the process exits, or with
-   * -no-shutdown the VM stops in `shutdown` (STOP) and stays until system_reset.
+   * A shutdown request (qemu_system_shutdown_request: the guest, or a reset with -no-reboot):
+   * SHUTDOWN, then the process exits, or with -no-shutdown a running VM stops in `shutdown`
+   * (STOP) and stays until system_reset (main_loop_should_exit).
    */
-  guestShutdown(reason: ShutdownReason): void {
+  requestedShutdown(reason: ShutdownReason, later?: (fn: () => void) => void): void {
     if (this.shuttingDown) return;
-    if (!this.noShutdown) return this.shutdown(reason);
-    this.machine.events.emit('SHUTDOWN', { guest: true, reason });
+    if (!this.noShutdown) return this.shutdown(reason, later);
+    this.machine.events.emit('SHUTDOWN', { guest: reason.startsWith('guest-'), reason });
     this.machine.stopWith('shutdown');
   }
 }

@@ -330,12 +330,15 @@ export class Machine extends QObject {
     if (this.runState !== 'running') this.runState = 'prelaunch';
   }
 
-  /** vm_stop(state): clock stopped, STOP sent if the VM was running. */
+  /**
+   * vm_stop(state) (softmmu/cpus.c do_vm_stop): a running VM stops in `state`, clock stopped,
+   * STOP sent; a VM that is not running keeps its state (prelaunch stays prelaunch).
+   */
   stopWith(state: RunState): void {
-    const wasRunning = this.runState === 'running';
+    if (this.runState !== 'running') return;
     this.runState = state;
     this.clock.stop();
-    if (wasRunning) this.events.emit('STOP');
+    this.events.emit('STOP');
   }
 
   private readonly errorReportListeners = new Set<(text: string) => void>();
