@@ -138,3 +138,35 @@ describe('system_reset with -no-reboot is a shutdown (qemu_system_reset_request)
     }
   });
 });
+
+describe('the reset control register and SeaBIOS\'s reboot, as recorded from QEMU 7.2', () => {
+  const hmp = (c: string) => ({ execute: 'human-monitor-command', arguments: { 'command-line': c } });
+
+  it.each(['q35', 'pc'])('%s: 0xcf9 keeps bit 1, RST_CPU requests a guest reset, a reset clears it', async (machine) => {
+    const { qmp } = await boot(['-M', machine, '-S', '-nodefaults', '-display', 'none']);
+    await qmp.line();
+    await qmp.cmd({ execute: 'qmp_capabilities' });
+    expect(await qmp.cmd(hmp('o /b 0xcf9 0x02'))).toBe('{"return": ""}');
+    expect(await qmp.cmd(hmp('i /b 0xcf9'))).toBe('{"return": "portb[0x0cf9] = 0x02\\r\\n"}');
+    qmp.send(JSON.stringify(hmp('o /b 0xcf9 0x06')) + '\n');
+    expect(untimed(await qmp.line())).toBe('{"event": "RESET", "data": {"guest": true, "reason": "guest-reset"}}');
+    expect(await qmp.line()).toBe('{"return": ""}');
+    expect(await qmp.cmd({ execute: 'query-status' })).toBe('{"return": {"status": "prelaunch", "singlestep": false, "running": false}}');
+    expect(await qmp.cmd(hmp('i /b 0xcf9'))).toBe('{"return": "portb[0x0cf9] = 0x00\\r\\n"}');
+  });
+
+  it('system_reset of a VM whose firmware ran: SeaBIOS reboots once more (RESET guest-reset); of one that never ran: not', async () => {
+    for (const [extra, expected] of [
+      [[], ['{"event": "RESET", "data": {"guest": false, "reason": "host-qmp-system-reset"}}', '{"event": "RESET", "data": {"guest": true, "reason": "guest-reset"}}']],
+      [['-S'], ['{"event": "RESET", "data": {"guest": false, "reason": "host-qmp-system-reset"}}']],
+    ] as const) {
+      const { qmp } = await boot(['-M', 'q35', '-nodefaults', '-display', 'none', ...extra]);
+      await qmp.line();
+      await qmp.cmd({ execute: 'qmp_capabilities' });
+      qmp.send('{"execute": "system_reset"}\n');
+      const lines = [untimed(await qmp.line()), await qmp.line(), ...(await qmp.drain(300)).map(untimed)];
+      expect(lines).toEqual([expected[0], '{"return": {}}', ...expected.slice(1)]);
+      qmp.close();
+    }
+  });
+});

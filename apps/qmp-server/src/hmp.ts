@@ -19,7 +19,8 @@ export interface HmpCommand {
   run(host: MachineHost, args: string[]): string | Promise<string>;
 }
 
-const crlf = (s: string) => (s === '' ? '' : s.endsWith('\r\n') ? s : s + '\r\n');
+/** Monitor output: every line ends in "\r\n" (monitor_puts turns each '\n' into "\r\n"). */
+const crlf = (s: string) => (s === '' ? '' : (s.endsWith('\n') ? s : s + '\n').replace(/\r?\n/g, '\r\n'));
 const lines = (l: string[]) => l.map((x) => x + '\r\n').join('');
 
 /** Parses `driver,key=val,...` with `,,` escaping a comma (QemuOpts syntax). */

@@ -69,7 +69,8 @@ export class PlugboardServer {
       const attached = attachGuest(machine, {
         policy: parseGuestPolicy(opts.guest ?? 'linux'),
         ...(opts.serial ? { log: opts.serial } : {}),
-        firmware: { ramSize: opts.ramSize ?? 128 * 1024 * 1024 },
+        // pc and q35 have the 0xcf9 reset control register SeaBIOS reboots them with.
+        firmware: { ramSize: opts.ramSize ?? 128 * 1024 * 1024, resetControl: true },
         cpus: opts.cpus ?? 1,
       });
       server.host.guest = attached;

@@ -76,6 +76,31 @@ function addHost(m: X86Machine, hostType: string, name: string, busName: string,
   return host;
 }
 
+/** The reset control register's port (PIIX3 RCR, ICH9 RST_CNT). */
+export const RESET_CONTROL_PORT = 0xcf9;
+const RESET_CONTROL_RST_CPU = 0x04;
+
+/**
+ * I/O port 0xcf9 (hw/isa/piix3.c rcr_write, hw/isa/lpc_ich9.c ich9_rst_cnt_write): a write with
+ * RST_CPU (bit 2) requests a reset (SHUTDOWN_CAUSE_GUEST_RESET: RESET {guest: true, reason:
+ * guest-reset}, or a shutdown with -no-reboot); other writes keep the bits in `keep`, which
+ * read back and clear at a system reset. SeaBIOS reboots QEMU through it.
+ */
+function addResetControl(m: X86Machine, keep: number): void {
+  let value = 0;
+  m.guestView.addIoRegion({
+    base: RESET_CONTROL_PORT, size: 1, name: 'reset-control',
+    read: () => value,
+    write: (_off, v) => {
+      if (v & RESET_CONTROL_RST_CPU) return m.requestReset({ guest: true, reason: 'guest-reset' });
+      value = v & keep;
+    },
+  });
+  m.onReset(() => {
+    value = 0;
+  });
+}
+
 /** Adds a named child bus (isa.0, i2c, ide.N) to a board device. */
 function childBus(m: Machine, dev: PCIDevice, type: string, name?: string): Bus {
   const bus = new Bus(m.busName(type, dev, name), [type, 'bus']);
@@ -109,6 +134,7 @@ export function buildPc(ctx: MachineCreateContext): X86Machine {
   const piix3 = m.addBoardDevice('PIIX3', root, { props: { addr: '1.0', multifunction: 'on' } }) as PCIDevice;
   const isa = childBus(m, piix3, 'ISA', 'isa.0');
   isaDevices(m, isa, true);
+  addResetControl(m, 0x02);
   if (!ctx.options.nodefaults) defaultPciDevices(m, root, 'e1000', {});
   const ide = m.addBoardDevice('piix3-ide', root, { props: { addr: '1.1' } }) as PCIDevice;
   childBus(m, ide, 'IDE');
@@ -140,6 +166,7 @@ export function buildQ35(ctx: MachineCreateContext): X86Machine {
   const lpc = m.addBoardDevice('ICH9-LPC', root, { props: { addr: '1f.0', multifunction: 'on' } }) as PCIDevice;
   const isa = childBus(m, lpc, 'ISA', 'isa.0');
   isaDevices(m, isa, false);
+  addResetControl(m, 0x0a);
   // ICH9-LPC owns cold-plugged ports' buses in ACPI mode, QEMU's q35 default since 6.1
   // (hw/isa/lpc_ich9.c); with bridge support off the ports use native hotplug.
   if (lpc.prop<boolean>('acpi-pci-hotplug-with-bridge-support')) {

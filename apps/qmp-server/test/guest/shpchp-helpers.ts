@@ -56,7 +56,7 @@ export interface Run {
 /** Machine + guest (shpchp_debug on), started and booted. */
 export function boot(f: ShpchpFixture): Run {
   const m = machineFor(f);
-  const g = attachGuest(m, { hotplugDrivers: [acpiphpDriver, pciehpDriver, createShpchpDriver({ debug: true })] });
+  const g = attachGuest(m, { firmware: { resetControl: true }, hotplugDrivers: [acpiphpDriver, pciehpDriver, createShpchpDriver({ debug: true })] });
   const events: Run['events'] = [];
   m.events.on((e) => events.push({ ...e, ns: m.clock.nowNs() }));
   m.cont();

@@ -26,6 +26,11 @@ export interface FirmwareOptions {
   domain?: number;
   /** SeaBIOS debug output (its dprintf level 1 lines about PCI). */
   log?: (line: string) => void;
+  /**
+   * The board has the reset control register at I/O 0xcf9 (PIIX3 RCR / ICH9 RST_CNT, as pc and
+   * q35): entered again after a POST, SeaBIOS reboots the machine through it (attach.ts).
+   */
+  resetControl?: boolean;
 }
 
 export interface FirmwareDevice {
