@@ -98,12 +98,16 @@ export class EarlyMonitors implements OpenedMonitors {
     }
     const server = net.createServer(greet);
     server.on('error', ignore);
+    const first = spec.wait ? firstConnection(server) : undefined;
     if (spec.kind === 'unix') this.unix.push(await bindUnix(server, spec.path));
     else {
       await bindTcp(server, spec.host, spec.port);
       this.tcp.push(server);
     }
-    if (spec.wait) await firstConnection(server, onWaiting);
+    if (first) {
+      onWaiting?.();
+      await first;
+    }
   }
 
   /** Start-up failed: disconnect the clients, stop listening, remove our socket files. */

@@ -83,9 +83,11 @@ export async function bindTcp(server: net.Server, host: string, port: number): P
   return { host: addr.address, port: addr.port };
 }
 
-/** Resolves at the listener's first client, or when it is closed before one came. */
-export function firstConnection(server: net.Server, onWaiting?: () => void): Promise<void> {
-  onWaiting?.();
+/**
+ * Resolves at the listener's first client, or when it is closed before one came. Call it before
+ * binding: a client may connect while the bind's own awaits run.
+ */
+export function firstConnection(server: net.Server): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       server.off('connection', done);

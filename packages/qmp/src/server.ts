@@ -107,16 +107,18 @@ export class QmpServer extends EventEmitter {
    */
   async listenUnix(socketPath: string, opts: { mode?: number } & ListenWait = {}): Promise<void> {
     const server = this.makeListener('unix');
+    const first = opts.wait ? firstConnection(server) : undefined;
     this.unix.push(await bindUnix(server, socketPath, opts.mode ?? DEFAULT_UNIX_SOCKET_MODE));
-    if (opts.wait) await firstConnection(server, opts.onWaiting);
+    await waitFor(first, opts.onWaiting);
   }
 
   /** Listen on TCP (default 127.0.0.1; port 0 picks a free port); `wait` as for listenUnix. */
   async listenTcp(host = '127.0.0.1', port = 0, opts: ListenWait = {}): Promise<{ host: string; port: number }> {
     const server = this.makeListener('tcp');
+    const first = opts.wait ? firstConnection(server) : undefined;
     const addr = await bindTcp(server, host, port);
     this.tcp.push(server);
-    if (opts.wait) await firstConnection(server, opts.onWaiting);
+    await waitFor(first, opts.onWaiting);
     return addr;
   }
 
@@ -226,6 +228,13 @@ export class QmpServer extends EventEmitter {
     this.unix.length = 0;
     this.tcp.length = 0;
   }
+}
+
+/** With a wait, tells `onWaiting` it begins and waits for the first client. */
+async function waitFor(first: Promise<void> | undefined, onWaiting: (() => void) | undefined): Promise<void> {
+  if (!first) return;
+  onWaiting?.();
+  await first;
 }
 
 function remoteOf(socket: net.Socket, transport: QmpTransport): string | undefined {
