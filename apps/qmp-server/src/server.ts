@@ -43,12 +43,10 @@ export class PlugboardServer {
   readonly dispatcher = new QmpDispatcher({ unvisitedOrder: ghashKeyOrder });
   readonly qmp: QmpServer;
 
-  private readonly now = () => this.host.machine.clock.timestamp();
-
   private constructor(host: MachineHost) {
     this.host = host;
     registerCommands(this.dispatcher, host);
-    this.qmp = new QmpServer({ dispatcher: this.dispatcher, version: QEMU_VERSION, now: this.now });
+    this.qmp = new QmpServer({ dispatcher: this.dispatcher, version: QEMU_VERSION, now: () => host.machine.clock.timestamp() });
     host.onEvent((ev) => this.qmp.emitEvent(ev.name, ev.data));
   }
 
